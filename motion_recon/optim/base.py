@@ -1,0 +1,110 @@
+"""The face every optimizer shows: ``minimize(fun, x0, *, budget, key=None, stop=None)``.
+
+Conventions shared by all optimizers:
+
+* ``fun`` maps a flat vector ``(N,)`` to a scalar and is JAX-traceable.
+* ``losses`` holds the *current* loss at every iterate, ``losses[k] = fun(x_k)`` with
+  ``losses[0] = fun(x0)``; it is not a best-so-far curve. ``len(losses) == nit + 1``.
+* ``nfev`` counts calls of ``fun``: a value-and-gradient by autodiff counts as one call, a
+  finite-difference gradient counts every perturbed evaluation (as scipy counts them).
+* ``x``/``fun`` are the last finite iterate and its loss.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Callable, Protocol, Sequence
+
+import jax
+import numpy as np
+
+LossFn = Callable[[jax.Array], jax.Array]
+
+
+class Status(enum.StrEnum):
+    """Why a run ended."""
+
+    CONVERGED = "converged"  # the method's own convergence test passed
+    BUDGET = "budget"  # iteration or evaluation budget used up
+    STOPPED = "stopped"  # the caller's stopping rule fired
+    NONFINITE = "nonfinite"  # the loss (or its gradient) became NaN or infinite
+    FAILED = "failed"  # the method gave up (e.g. a line search found no decrease)
+
+
+class StopRule(Protocol):
+    """Host-side stopping rule, asked after every iteration with the losses so far."""
+
+    def __call__(self, losses: Sequence[float]) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits of one run: at most ``iterations`` steps and at most ``evaluations`` calls of fun.
+
+    An ``int`` passed as ``budget`` means ``Budget(iterations=int)``.
+    """
+
+    iterations: int | None = None
+    evaluations: int | None = None
+
+    def __post_init__(self):
+        if self.iterations is None and self.evaluations is None:
+            raise ValueError("a budget needs iterations, evaluations or both")
+        for field, value in (("iterations", self.iterations), ("evaluations", self.evaluations)):
+            if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+                raise ValueError(f"budget {field} must be a positive integer, got {value!r}")
+
+    @staticmethod
+    def of(budget: "int | Budget") -> "Budget":
+        return budget if isinstance(budget, Budget) else Budget(iterations=budget)
+
+    def max_iterations(self, evaluations_per_iteration: int = 1, evaluations_at_start: int = 1) -> int:
+        """Largest iteration count both limits allow for a method with a fixed cost per step."""
+        limits = [] if self.iterations is None else [self.iterations]
+        if self.evaluations is not None:
+            limits.append(max(0, (self.evaluations - evaluations_at_start) // evaluations_per_iteration))
+        return min(limits)
+
+
+@dataclass(frozen=True)
+class OptimizeResult:
+    """Outcome of one ``minimize`` call (see the module docstring for the conventions)."""
+
+    x: np.ndarray
+    fun: float
+    losses: np.ndarray
+    nfev: int
+    nit: int
+    status: Status
+    message: str
+
+    @property
+    def success(self) -> bool:
+        return self.status in (Status.CONVERGED, Status.BUDGET, Status.STOPPED)
+
+
+class Optimizer(Protocol):
+    """Anything with the shared ``minimize`` face."""
+
+    name: str
+
+    def minimize(
+        self,
+        fun: LossFn,
+        x0,
+        *,
+        budget: int | Budget,
+        key: jax.Array | None = None,
+        stop: StopRule | None = None,
+    ) -> OptimizeResult: ...
+
+
+def as_vector(x0, dtype) -> np.ndarray:
+    """Checks that ``x0`` is a finite flat vector and returns it as a numpy array of ``dtype``."""
+    x = np.asarray(x0, dtype=dtype)
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"x0 must be a non-empty flat vector (N,), got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x0 contains NaN or infinite values")
+    return x

@@ -1,0 +1,82 @@
+"""First-order baselines (Adam, gradient descent with momentum) built on optax, in float32."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from motion_recon.optim.base import Budget, LossFn, OptimizeResult, StopRule, as_vector
+from motion_recon.optim.loop import iterate
+
+
+def _step(fun: LossFn, tx: optax.GradientTransformation, x, opt_state):
+    """One update: returns the loss and gradient at ``x``, the next iterate and optimizer state."""
+    loss, grad = jax.value_and_grad(fun)(x)
+    updates, opt_state = tx.update(grad, opt_state, x)
+    return loss, grad, optax.apply_updates(x, updates), opt_state
+
+
+@dataclass(frozen=True)
+class GradientOptimizer:
+    """An optax transformation with a tunable learning rate behind the shared ``minimize`` face.
+
+    Attributes:
+      name: registry name.
+      make: ``learning_rate -> optax.GradientTransformation``; the rate may be a traced array, so
+        a learning-rate grid can be ``vmap``-ed (see :meth:`trajectory`).
+      learning_rate: the rate ``minimize`` uses.
+    """
+
+    name: str
+    make: Callable[[float | jax.Array], optax.GradientTransformation]
+    learning_rate: float
+
+    def minimize(
+        self, fun: LossFn, x0, *, budget: int | Budget, key: jax.Array | None = None,
+        stop: StopRule | None = None,
+    ) -> OptimizeResult:
+        """Minimises ``fun`` from ``x0``; ``key`` is unused (the method is deterministic)."""
+        x = jnp.asarray(as_vector(x0, jnp.float32))
+        tx = self.make(self.learning_rate)
+
+        @jax.jit
+        def step(x, opt_state):
+            loss, grad, x, opt_state = _step(fun, tx, x, opt_state)
+            return loss, jnp.all(jnp.isfinite(grad)), x, opt_state
+
+        return iterate(step, jax.jit(fun), x, tx.init(x), budget=Budget.of(budget), stop=stop)
+
+    def trajectory(self, fun: LossFn, iterations: int) -> Callable[[jax.Array, jax.Array], jax.Array]:
+        """A pure function ``(x0: (N,), learning_rate: ()) -> losses: (iterations + 1,)``.
+
+        For batched benchmarking: ``vmap`` it over starts and learning rates and ``jit`` it.
+        Once a run diverges its later losses are NaN or infinite.
+        """
+
+        def run(x0, learning_rate):
+            tx = self.make(learning_rate)
+
+            def step(carry, _):
+                loss, _, x, opt_state = _step(fun, tx, *carry)
+                return (x, opt_state), loss
+
+            (x_last, _), losses = jax.lax.scan(step, (x0, tx.init(x0)), length=iterations)
+            return jnp.append(losses, fun(x_last))
+
+        return run
+
+
+def adam(learning_rate: float = 1e-2, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientOptimizer:
+    """Adam (Kingma & Ba) with optax's defaults for the moment decays."""
+    return GradientOptimizer("adam", lambda lr: optax.adam(lr, b1=b1, b2=b2, eps=eps), learning_rate)
+
+
+def gd_momentum(learning_rate: float = 1e-3, momentum: float = 0.9, nesterov: bool = False) -> GradientOptimizer:
+    """Gradient descent with heavy-ball (or Nesterov) momentum."""
+    return GradientOptimizer(
+        "gd-momentum", lambda lr: optax.sgd(lr, momentum=momentum, nesterov=nesterov), learning_rate
+    )

@@ -1,0 +1,1 @@
+"""End-to-end flows composed from the library, and the ``recon`` command line."""

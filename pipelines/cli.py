@@ -1,0 +1,111 @@
+"""The ``recon`` command line: parse arguments, call the library, write outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(help="Physics-based human motion reconstruction with learned optimizers.", no_args_is_help=True)
+bench = typer.Typer(help="Benchmarks of the optimizers.", no_args_is_help=True)
+app.add_typer(bench, name="bench")
+console = Console()
+USAGE_ERROR = 2
+
+
+def fail(message: str, code: int = USAGE_ERROR) -> None:
+    """One-line error on stderr and a non-zero exit."""
+    Console(stderr=True).print(f"[bold red]recon: error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _names(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(n.strip() for n in text.split(",") if n.strip())
+
+
+def _ints(text: str | None, what: str) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        fail(f"--{what} takes comma-separated integers, got {text!r}")
+
+
+@bench.command("functions")
+def bench_functions(
+    functions: Annotated[Optional[str], typer.Option(help="Comma-separated function names (default: all 15).")] = None,
+    dims: Annotated[Optional[str], typer.Option(help="Comma-separated dimensions (default: 2,10,20,50,100,250,500,1000).")] = None,
+    optimizers: Annotated[Optional[str], typer.Option(help="Comma-separated optimizers (default: bfgs,adam,gd-momentum).")] = None,
+    starts: Annotated[Optional[int], typer.Option(help="Random starts per problem (default 64).")] = None,
+    iters: Annotated[Optional[int], typer.Option(help="Iterations per run (default 200).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random starts.")] = 0,
+    workers: Annotated[Optional[int], typer.Option(help="Processes for scipy's methods (default: CPU count).")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write every record as JSON here.")] = None,
+    table: Annotated[Optional[Path], typer.Option(help="Write the Table 8 markdown here.")] = None,
+    plots: Annotated[Optional[Path], typer.Option(help="Write performance_profile.png and iteration_ratios.png here.")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="Small run (d 2,10; 16 starts; 100 iterations; 7 learning rates), about a minute.")] = False,
+) -> None:
+    """The paper's classical benchmark (section 5.1, Table 8) with the paper's values beside ours."""
+    from motion_recon.functions.benchmark import BenchmarkConfig
+    from pipelines.benchmark import QUICK, run_functions_benchmark
+
+    given = {
+        "functions": _names(functions), "dims": _ints(dims, "dims"), "optimizers": _names(optimizers),
+        "starts": starts, "iterations": iters, "workers": workers,
+    }
+    settings = {**(QUICK if quick else {}), **{k: v for k, v in given.items() if v is not None}}
+    try:
+        config = BenchmarkConfig(seed=seed, **settings)
+    except ValueError as err:
+        fail(str(err))
+    total = len(config.functions) * len(config.dims) * len(config.optimizers)
+    with Progress(
+        TextColumn("[bold]bench functions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}"), console=console,
+    ) as progress:
+        task = progress.add_task("starting", total=total)
+        records, report = run_functions_benchmark(
+            config, json_path=json_path, table_path=table, plots_dir=plots,
+            progress=lambda label: progress.update(task, advance=1, description=label),
+        )
+    _print_results(records, report)
+    for path in (json_path, table, plots):
+        if path is not None:
+            console.print(f"wrote {path}")
+
+
+def _print_results(records, report) -> None:
+    from motion_recon.functions.paper import load_paper_table
+
+    paper = load_paper_table()
+    names = list(dict.fromkeys(r.optimizer for r in records))
+    table = Table(title="mean final value - f* (paper's value in brackets)")
+    table.add_column("function")
+    for name in names:
+        table.add_column(name, justify="right")
+    by_key = {(r.function, r.dim, r.optimizer): r for r in records}
+    for function, dim in dict.fromkeys((r.function, r.dim) for r in records):
+        row = [f"{function} {dim}d"]
+        for name in names:
+            theirs = paper.get((function, dim), {}).get(name)
+            ours = f"{by_key[function, dim, name].gap_mean:.2e}"
+            row.append(ours if theirs is None else f"{ours} [dim]({theirs:.2e})[/]")
+        table.add_row(*row)
+    console.print(table)
+    for name, s in report["agreement_with_paper"].items():
+        console.print(f"{name}: {s['agree']}/{s['rows']} rows within 10x of the paper (or both < 1e-6)")
+    console.print(f"wall time {report['wall_s']:.1f} s")
+
+
+def main() -> None:
+    app()
+
+
+@app.callback()
+def _root() -> None:
+    """Keeps ``recon`` a command group while it has few commands."""

@@ -1,0 +1,118 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.optimize
+
+from motion_recon import optim
+from motion_recon.functions import make_problem
+from motion_recon.optim import Budget, RelativeDecrease, Status
+
+NAMES = optim.available()
+ROSENBROCK = make_problem("rosenbrock", 4)
+X0 = np.array([-1.2, 1.0, 0.5, -0.3])
+FD_MATCH_TOL = 1e-4  # batched vs scalar evaluation differ in the last bits; 1/h ~ 7e7 amplifies it
+
+
+def _config(name):
+    # rates at which the first-order methods make progress on Rosenbrock without diverging
+    return {"adam": {"learning_rate": 1e-2}, "gd-momentum": {"learning_rate": 1e-4}}.get(name, {})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_contract(name):
+    res = optim.get(name, **_config(name)).minimize(ROSENBROCK.loss, X0, budget=20)
+    assert res.x.shape == X0.shape and np.all(np.isfinite(res.x))
+    assert res.nit <= 20 and res.losses.shape == (res.nit + 1,)
+    assert res.losses[0] == pytest.approx(float(ROSENBROCK.loss(jnp.asarray(X0, jnp.float32))), rel=1e-5)
+    assert res.fun == res.losses[-1] and res.fun < res.losses[0]
+    assert res.nfev >= res.nit + 1
+    assert res.status in (Status.BUDGET, Status.CONVERGED) and res.success and res.message
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_budget_of_one_iteration(name):
+    res = optim.get(name, **_config(name)).minimize(ROSENBROCK.loss, X0, budget=1)
+    assert res.nit == 1 and res.losses.shape == (2,)
+    assert res.status == Status.BUDGET
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_evaluation_budget_is_respected(name):
+    res = optim.get(name, **_config(name)).minimize(ROSENBROCK.loss, X0, budget=Budget(evaluations=30))
+    assert res.nfev <= 30 and res.status == Status.BUDGET
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_nonfinite_loss_at_start(name):
+    res = optim.get(name, **_config(name)).minimize(lambda x: jnp.log(-jnp.sum(x * x)), X0, budget=10)
+    assert res.status == Status.NONFINITE and not res.success
+    assert res.nit == 0 and np.isnan(res.fun)
+    np.testing.assert_allclose(res.x, X0, rtol=1e-6)  # float32 methods hold x0 in float32
+
+
+@pytest.mark.parametrize("name", ["adam", "gd-momentum"])
+def test_loss_turning_nonfinite_mid_run(name):
+    # finite for x[0] < 2; the gradient pushes x[0] up by about the learning rate per step
+    fun = lambda x: jnp.where(x[0] < 2.0, -x[0], jnp.nan) + jnp.sum(x[1:] ** 2)
+    res = optim.get(name, learning_rate=1.0).minimize(fun, np.zeros(3), budget=50)
+    assert res.status == Status.NONFINITE and "iteration" in res.message
+    assert np.isfinite(res.fun) and np.all(np.isfinite(res.losses)) and res.x[0] < 2.0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_stop_rule_is_honoured(name):
+    res = optim.get(name, **_config(name)).minimize(
+        ROSENBROCK.loss, X0, budget=50, stop=lambda losses: len(losses) > 3
+    )
+    assert res.status == Status.STOPPED and res.nit == 3
+
+
+def test_relative_decrease_rule():
+    rule = RelativeDecrease(window=3)
+    assert not rule([5.0, 4.0, 6.0])  # not applied during the first N steps
+    assert not rule([5.0, 4.0, 3.0, 2.0])
+    assert rule([5.0, 4.0, 3.0, 4.5])  # 4.5 > mean(5, 4, 3)
+    assert not RelativeDecrease(window=3, epsilon=1.0)([5.0, 4.0, 3.0, 4.5])
+    with pytest.raises(ValueError):
+        RelativeDecrease(window=0)
+
+
+def test_relative_decrease_stops_a_diverging_run():
+    res = optim.get("gd-momentum", learning_rate=1.5).minimize(
+        lambda x: jnp.sum(x * x), np.ones(3), budget=100, stop=RelativeDecrease()
+    )
+    assert res.status == Status.STOPPED and res.nit == 5
+
+
+def test_bfgs_matches_scipy_finite_differences():
+    """Our batched forward differences reproduce scipy's own BFGS run (jac=None)."""
+    problem = make_problem("rosenbrock", 6)
+    x0 = np.random.default_rng(0).uniform(-2, 2, 6)
+    ours = optim.get("bfgs").minimize(problem.loss, x0, budget=15)
+    with jax.enable_x64(True):
+        f = jax.jit(problem.loss)
+        ref = scipy.optimize.minimize(lambda x: float(f(x)), x0, method="BFGS", options={"maxiter": 15})
+    np.testing.assert_allclose(ours.x, ref.x, rtol=FD_MATCH_TOL, atol=FD_MATCH_TOL)
+    assert ours.nit == ref.nit
+
+
+def test_bfgs_exact_gradient_converges_on_rosenbrock():
+    res = optim.get("bfgs", gradient="exact").minimize(ROSENBROCK.loss, X0, budget=200)
+    assert res.status == Status.CONVERGED and res.fun < 1e-10
+    assert res.nfev < optim.get("bfgs").minimize(ROSENBROCK.loss, X0, budget=200).nfev
+
+
+def test_registry_errors():
+    with pytest.raises(ValueError, match="unknown optimizer 'sgd'"):
+        optim.get("sgd")
+    with pytest.raises(ValueError, match="takes no option"):
+        optim.get("adam", lr=1e-3)
+    with pytest.raises(ValueError, match="gradient must be"):
+        optim.get("bfgs", gradient="magic")
+    with pytest.raises(ValueError, match="positive integer"):
+        optim.get("adam").minimize(ROSENBROCK.loss, X0, budget=0)
+    with pytest.raises(ValueError, match="flat vector"):
+        optim.get("adam").minimize(ROSENBROCK.loss, np.zeros((2, 2)), budget=3)
+    with pytest.raises(ValueError, match="already registered"):
+        optim.register("adam", optim.get)
