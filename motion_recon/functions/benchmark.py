@@ -59,6 +59,8 @@ class BenchmarkConfig:
             raise ValueError(f"dimensions must be at least 2, got {list(self.dims)}")
         if self.starts < 1 or self.iterations < 1 or self.workers < 1 or not self.learning_rates:
             raise ValueError("starts, iterations, workers and the learning-rate grid must be positive")
+        if not self.start_range > 0:
+            raise ValueError(f"start_range must be positive, got {self.start_range}")
 
 
 @dataclass(frozen=True)
