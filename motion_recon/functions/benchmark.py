@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import platform
 import time
 import zlib
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -21,6 +22,8 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
+import scipy
 import threadpoolctl
 
 from motion_recon import optim
@@ -215,11 +218,6 @@ def run_benchmark(config: BenchmarkConfig, progress: Callable[[str], None] | Non
 
 def environment() -> dict:
     """Versions and machine facts recorded next to benchmark results."""
-    import platform
-
-    import optax
-    import scipy
-
     return {
         "python": platform.python_version(), "jax": jax.__version__, "optax": optax.__version__,
         "scipy": scipy.__version__, "numpy": np.__version__, "machine": platform.machine(),
