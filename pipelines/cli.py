@@ -36,16 +36,26 @@ def _ints(text: str | None, what: str) -> tuple[int, ...] | None:
         fail(f"--{what} takes comma-separated integers, got {text!r}")
 
 
+def _number(text: str | None, what: str, kind: type = int):
+    """Parses a numeric option here (not by typer) so a bad value is a one-line error."""
+    if text is None:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        fail(f"--{what} takes {'an integer' if kind is int else 'a number'}, got {text!r}")
+
+
 @bench.command("functions")
 def bench_functions(
     functions: Annotated[Optional[str], typer.Option(help="Comma-separated function names (default: all 15).")] = None,
     dims: Annotated[Optional[str], typer.Option(help="Comma-separated dimensions (default: 2,10,20,50,100,250,500,1000).")] = None,
     optimizers: Annotated[Optional[str], typer.Option(help="Comma-separated optimizers (default: bfgs,adam,gd-momentum).")] = None,
-    starts: Annotated[Optional[int], typer.Option(help="Random starts per problem (default 64).")] = None,
-    iters: Annotated[Optional[int], typer.Option(help="Iterations per run (default 200).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the random starts.")] = 0,
-    start_range: Annotated[float, typer.Option(help="Starts are drawn from U[-R, R]^d.")] = 10.0,
-    workers: Annotated[Optional[int], typer.Option(help="Processes for scipy's methods (default: CPU count).")] = None,
+    starts: Annotated[Optional[str], typer.Option(help="Random starts per problem (default 64).")] = None,
+    iters: Annotated[Optional[str], typer.Option(help="Iterations per run (default 200).")] = None,
+    seed: Annotated[str, typer.Option(help="Seed of the random starts.")] = "0",
+    start_range: Annotated[str, typer.Option(help="Starts are drawn from U[-R, R]^d.")] = "10",
+    workers: Annotated[Optional[str], typer.Option(help="Processes for scipy's methods (default: CPU count).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write every record as JSON here.")] = None,
     table: Annotated[Optional[Path], typer.Option(help="Write the Table 8 markdown here.")] = None,
     plots: Annotated[Optional[Path], typer.Option(help="Write performance_profile.png and iteration_ratios.png here.")] = None,
@@ -57,11 +67,14 @@ def bench_functions(
 
     given = {
         "functions": _names(functions), "dims": _ints(dims, "dims"), "optimizers": _names(optimizers),
-        "starts": starts, "iterations": iters, "workers": workers,
+        "starts": _number(starts, "starts"), "iterations": _number(iters, "iters"),
+        "workers": _number(workers, "workers"),
     }
     settings = {**(QUICK if quick else {}), **{k: v for k, v in given.items() if v is not None}}
     try:
-        config = BenchmarkConfig(seed=seed, start_range=start_range, **settings)
+        config = BenchmarkConfig(
+            seed=_number(seed, "seed"), start_range=_number(start_range, "start-range", float), **settings
+        )
     except ValueError as err:
         fail(str(err))
     total = len(config.functions) * len(config.dims) * len(config.optimizers)

@@ -25,6 +25,8 @@ def test_unknown_names_and_bad_values_exit_2_with_one_line():
         (["--optimizers", "bfsg"], "unknown optimizer 'bfsg'"),
         (["--dims", "2,x"], "--dims takes comma-separated integers"),
         (["--starts", "0"], "must be positive"),
+        (["--starts", "abc"], "--starts takes an integer"),
+        (["--start-range", "wide"], "--start-range takes a number"),
     ]:
         result = runner.invoke(app, ["bench", "functions", *args])
         assert result.exit_code == 2, result.output
