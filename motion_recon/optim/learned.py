@@ -1,0 +1,99 @@
+"""What the learned optimizers share: the update-rule record, the ``minimize`` face, and loading
+meta-parameters from a checkpoint or drawing untrained ones from a seed."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from motion_recon.optim.base import Budget, LossFn, OptimizeResult, StopRule, as_vector
+from motion_recon.optim.checkpoint import load_checkpoint
+from motion_recon.optim.loop import iterate
+from motion_recon.paths import data_dir
+
+
+class LearnedRule(NamedTuple):
+    """A learned update rule, optax-style: meta-parameters ``theta`` are passed in, not stored.
+
+    Attributes:
+      init_theta: ``key -> theta`` untrained meta-parameters.
+      init_state: ``x0: (N,) -> state``.
+      update: ``(theta, state, x, grad) -> (x_next, state_next)``; pure, ``jit``/``vmap``-able.
+      config: JSON-able architecture description (written into checkpoints).
+    """
+
+    init_theta: Callable[[jax.Array], dict]
+    init_state: Callable[[jax.Array], Any]
+    update: Callable[[dict, Any, jax.Array, jax.Array], tuple[jax.Array, Any]]
+    config: dict
+
+
+def count_parameters(theta: dict) -> int:
+    return int(sum(leaf.size for leaf in jax.tree.leaves(theta)))
+
+
+@dataclass(frozen=True)
+class LearnedOptimizer:
+    """A learned rule with fixed meta-parameters behind the shared ``minimize`` face (float32).
+
+    Each iteration costs one value-and-gradient evaluation.
+    """
+
+    name: str
+    rule: LearnedRule
+    theta: dict = field(repr=False)
+    source: str  # the checkpoint folder, or "untrained (seed S)"
+
+    def minimize(
+        self, fun: LossFn, x0, *, budget: int | Budget, key: jax.Array | None = None,
+        stop: StopRule | None = None,
+    ) -> OptimizeResult:
+        """Minimises ``fun`` from ``x0``; ``key`` is unused (the rule is deterministic)."""
+        x = jnp.asarray(as_vector(x0, jnp.float32))
+        step = functools.partial(_step(fun, self.rule.update), self.theta)
+        return iterate(step, jax.jit(fun), x, self.rule.init_state(x), budget=Budget.of(budget), stop=stop)
+
+
+def _step(fun: LossFn, update):
+    @jax.jit
+    def step(theta, x, state):
+        loss, grad = jax.value_and_grad(fun)(x)
+        x_next, state = update(theta, state, x, grad)
+        return loss, jnp.all(jnp.isfinite(grad)), x_next, state
+
+    return step
+
+
+def default_checkpoint(name: str) -> Path:
+    return data_dir() / "checkpoints" / f"{name}-functions"
+
+
+def resolve_theta(name: str, rule: LearnedRule, checkpoint: str | Path | None, seed: int | None) -> tuple[dict, str]:
+    """Meta-parameters from ``checkpoint`` (default: the shipped one), or untrained ones drawn
+    from ``seed`` when ``seed`` is given and ``checkpoint`` is None.
+
+    Raises:
+      FileNotFoundError: the checkpoint is missing; the message says how to get one.
+      ValueError: the checkpoint's architecture differs from the requested one.
+    """
+    if seed is not None and checkpoint is None:
+        return rule.init_theta(jax.random.PRNGKey(seed)), f"untrained (seed {seed})"
+    path = Path(checkpoint) if checkpoint is not None else default_checkpoint(name)
+    try:
+        theta, config = load_checkpoint(path)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(
+            f"{err}; train one with `recon train {name} --tasks functions --out {path}` "
+            f"or pass seed=S for untrained weights"
+        ) from None
+    if config.get("architecture") != rule.config:
+        raise ValueError(
+            f"checkpoint {path} holds architecture {config.get('architecture')}, "
+            f"but {name} was asked for {rule.config}"
+        )
+    return jax.tree.map(jnp.asarray, theta), str(path)
