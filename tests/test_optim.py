@@ -16,7 +16,9 @@ FD_MATCH_TOL = 1e-4  # batched vs scalar evaluation differ in the last bits; 1/h
 
 def _config(name):
     # rates at which the first-order methods make progress on Rosenbrock without diverging
-    return {"adam": {"learning_rate": 1e-2}, "gd-momentum": {"learning_rate": 1e-4}}.get(name, {})
+    untrained = {"seed": 0}  # learned optimizers without a checkpoint
+    return {"adam": {"learning_rate": 1e-2}, "gd-momentum": {"learning_rate": 1e-4},
+            "optimus": untrained, "adafactor-mlp": untrained}.get(name, {})
 
 
 @pytest.mark.parametrize("name", NAMES)

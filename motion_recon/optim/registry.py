@@ -1,12 +1,14 @@
-"""Name -> optimizer factory; later modules (learned optimizers) register themselves here."""
+"""Name -> optimizer factory."""
 
 from __future__ import annotations
 
 import inspect
 from typing import Callable
 
+from motion_recon.optim.adafactor_mlp import adafactor_mlp
 from motion_recon.optim.base import Optimizer
 from motion_recon.optim.first_order import adam, gd_momentum
+from motion_recon.optim.optimus import optimus
 from motion_recon.optim.quasi_newton import bfgs, lbfgs
 
 _REGISTRY: dict[str, Callable[..., Optimizer]] = {
@@ -14,6 +16,8 @@ _REGISTRY: dict[str, Callable[..., Optimizer]] = {
     "lbfgs": lbfgs,
     "adam": adam,
     "gd-momentum": gd_momentum,
+    "optimus": optimus,
+    "adafactor-mlp": adafactor_mlp,
 }
 
 
