@@ -76,7 +76,7 @@ def test_checkpoint_round_trip(tmp_path, make_rule, name):
     save_checkpoint(tmp_path / "ckpt", theta, {"architecture": rule.config, "steps": 0})
     loaded, config = load_checkpoint(tmp_path / "ckpt")
     assert jax.tree.structure(loaded) == jax.tree.structure(theta)
-    for a, b in zip(jax.tree.leaves(loaded), jax.tree.leaves(theta)):
+    for a, b in zip(jax.tree.leaves(loaded), jax.tree.leaves(theta), strict=True):
         np.testing.assert_array_equal(a, b)
     opt = optim.get(name, checkpoint=str(tmp_path / "ckpt"))
     problem = make_problem("sphere", 4)

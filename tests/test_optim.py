@@ -118,3 +118,16 @@ def test_registry_errors():
         optim.get("adam").minimize(ROSENBROCK.loss, np.zeros((2, 2)), budget=3)
     with pytest.raises(ValueError, match="already registered"):
         optim.register("adam", optim.get)
+
+
+def test_basin_hopping_counts_everything_and_escapes_a_local_minimum():
+    rastrigin = make_problem("rastrigin", 2)
+    x0 = np.array([3.0, -2.0])  # near a local minimum of value ~13
+    plain = optim.get("bfgs", gradient="exact").minimize(rastrigin.loss, x0, budget=60)
+    hopping = optim.BasinHopping(optim.get("bfgs", gradient="exact"), hop_every=10, perturbation=1.0)
+    res = hopping.minimize(rastrigin.loss, x0, budget=60, key=jax.random.PRNGKey(0))
+    assert res.losses.shape == (res.nit + 1,) and res.nit <= 60
+    assert res.fun == pytest.approx(min(res.losses)) and res.fun < plain.fun - 1.0
+    assert res.nfev > plain.nfev and "hops" in res.message
+    limited = hopping.minimize(rastrigin.loss, x0, budget=Budget(evaluations=25))
+    assert limited.nfev <= 25
