@@ -1,0 +1,163 @@
+"""Meta-training loop: PES gradients, outer Adam with gradient clipping, checkpoints, resume,
+a JSON training log and a meta-loss-versus-time plot.
+
+A run is deterministic from its seed: outer step ``k`` uses ``fold_in(seed, k)`` for its
+perturbations and every episode samples its tasks from ``fold_in(seed, episode)``. Periodic
+checkpoints fall on episode boundaries, where the PES state is empty, so a run resumed from one
+continues exactly as an uninterrupted run would; the final checkpoint of a run that stops
+mid-episode restarts that episode when resumed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from motion_recon.io import atomic_path, write_json
+from motion_recon.meta.pes import pes_step, start_episode
+from motion_recon.meta.tasks import TaskFamily
+from motion_recon.optim.checkpoint import load_checkpoint, save_checkpoint
+from motion_recon.optim.learned import LearnedRule, count_parameters
+
+OUTER_STATE, LOG, PLOT = "outer_state.npz", "training_log.json", "meta_loss.png"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Meta-training settings; defaults follow the paper (section B, Table 7)."""
+
+    optimizer: str = "optimus"
+    tasks: str = "functions"
+    steps: int = 1000  # outer (meta) steps, one truncation each
+    batch: int = 8  # tasks per outer step, each with an antithetic pair
+    trunc: int = 10  # inner steps per truncation
+    unroll: int = 50  # inner steps per episode
+    sigma: float = 0.01
+    learning_rate: float = 5e-4
+    clip_norm: float = 3.0
+    seed: int = 0
+    checkpoint_every: int = 50  # outer steps, rounded up to an episode boundary
+
+    def __post_init__(self):
+        if self.unroll % self.trunc:
+            raise ValueError(f"unroll ({self.unroll}) must be a multiple of trunc ({self.trunc})")
+        if min(self.steps, self.batch, self.trunc) < 1 or not self.sigma > 0:
+            raise ValueError("steps, batch and trunc must be >= 1 and sigma > 0")
+
+    @property
+    def truncations_per_episode(self) -> int:
+        return self.unroll // self.trunc
+
+
+def _outer_optimizer(config: TrainConfig) -> optax.GradientTransformation:
+    return optax.chain(optax.clip_by_global_norm(config.clip_norm), optax.adam(config.learning_rate))
+
+
+def _hardware() -> dict:
+    return {"device": str(jax.devices()[0]), "platform": jax.default_backend(), "cpus": os.cpu_count(),
+            "machine": platform.machine(), "jax": jax.__version__}
+
+
+def _save(out: Path, rule: LearnedRule, theta, opt_state, config: TrainConfig, step: int, wall_s: float, log: list):
+    save_checkpoint(out, theta, {
+        "architecture": rule.config, "parameters": count_parameters(theta),
+        "training": {**asdict(config), "steps_done": step, "wall_s": wall_s, "hardware": _hardware()},
+    })
+    with atomic_path(out / OUTER_STATE) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, *[np.asarray(a) for a in jax.tree.leaves(opt_state)], step=step, wall_s=wall_s)
+    write_json(out / LOG, {"config": asdict(config), "log": log})
+    with atomic_path(out / PLOT) as tmp:
+        plot_meta_loss(log, tmp)
+
+
+def _resume(out: Path, rule: LearnedRule, config: TrainConfig, tx) -> tuple | None:
+    if not (out / OUTER_STATE).is_file():
+        return None
+    theta, saved = load_checkpoint(out)
+    if saved.get("architecture") != rule.config:
+        raise ValueError(f"{out} holds a checkpoint of another architecture: {saved.get('architecture')}")
+    theta = jax.tree.map(jnp.asarray, theta)
+    with np.load(out / OUTER_STATE) as data:
+        leaves = [jnp.asarray(data[f"arr_{i}"]) for i in range(len(data.files) - 2)]
+        step, wall_s = int(data["step"]), float(data["wall_s"])
+    opt_state = jax.tree.unflatten(jax.tree.structure(tx.init(theta)), leaves)
+    log = json.loads((out / LOG).read_text())["log"]
+    return theta, opt_state, step, wall_s, log
+
+
+def train(
+    rule: LearnedRule, family: TaskFamily, config: TrainConfig, out: str | Path,
+    progress: Callable[[dict], None] | None = None,
+) -> dict:
+    """Meta-trains ``rule`` on ``family`` and writes checkpoints into the folder ``out``; resumes
+    from ``out`` when it holds a run. Returns the final log entry."""
+    out = Path(out)
+    tx = _outer_optimizer(config)
+    resumed = _resume(out, rule, config, tx)
+    if resumed is None:
+        theta = rule.init_theta(jax.random.PRNGKey(config.seed))
+        opt_state, step, wall_before, log = tx.init(theta), 0, 0.0, []
+    else:
+        theta, opt_state, step, wall_before, log = resumed
+    apply = jax.jit(lambda g, s, t: _apply(tx, g, s, t))
+    root = jax.random.PRNGKey(config.seed)
+    start, pes, entry = time.perf_counter(), None, log[-1] if log else {}
+    every = -(-config.checkpoint_every // config.truncations_per_episode) * config.truncations_per_episode
+    while step < config.steps:
+        if pes is None or step % config.truncations_per_episode == 0:
+            episode = step // config.truncations_per_episode
+            tasks = family.sample(jax.random.fold_in(jax.random.fold_in(root, 1), episode), config.batch)
+            pes = start_episode(rule, theta, tasks)
+        grad, pes, loss = pes_step(
+            rule, theta, pes, tasks, jax.random.fold_in(jax.random.fold_in(root, 2), step),
+            sigma=config.sigma, steps=config.trunc,
+        )
+        theta, opt_state, grad_norm = apply(grad, opt_state, theta)
+        step += 1
+        wall = wall_before + time.perf_counter() - start
+        entry = {"step": step, "meta_loss": float(loss), "grad_norm": float(grad_norm), "task": tasks.name,
+                 "wall_s": wall, "steps_per_s": step / max(wall, 1e-9)}
+        log.append(entry)
+        if progress is not None:
+            progress(entry)
+        if step % every == 0 or step == config.steps:
+            _save(out, rule, theta, opt_state, config, step, wall, log)
+    return entry
+
+
+def _apply(tx, grad, opt_state, theta):
+    updates, opt_state = tx.update(grad, opt_state, theta)
+    return optax.apply_updates(theta, updates), opt_state, optax.tree.norm(grad)
+
+
+def plot_meta_loss(log: list[dict], path: Path) -> None:
+    """Meta-loss (and its running mean) against wall time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    wall = np.array([e["wall_s"] for e in log]) / 60.0
+    loss = np.array([e["meta_loss"] for e in log])
+    window = max(1, len(loss) // 50)
+    smooth = np.convolve(loss, np.ones(window) / window, mode="valid")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(wall, loss, alpha=0.3, label="per step")
+    ax.plot(wall[window - 1:], smooth, label=f"running mean ({window})")
+    ax.set(xlabel="wall time (min)", ylabel="meta-loss (mean log loss)", title="PES meta-training")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
