@@ -93,6 +93,44 @@ def bench_functions(
             console.print(f"wrote {path}")
 
 
+@app.command("train")
+def train_command(
+    optimizer: Annotated[str, typer.Argument(help="optimus or adafactor-mlp.")],
+    out: Annotated[Path, typer.Option(help="Checkpoint folder (resumed when it holds a run).")],
+    tasks: Annotated[str, typer.Option(help="Task family.")] = "functions",
+    steps: Annotated[str, typer.Option(help="Outer (meta) steps.")] = "1000",
+    batch: Annotated[str, typer.Option(help="Tasks per outer step (antithetic pairs).")] = "8",
+    trunc: Annotated[str, typer.Option(help="Inner steps per PES truncation.")] = "10",
+    seed: Annotated[str, typer.Option(help="Seed of the whole run.")] = "0",
+    variant: Annotated[str, typer.Option(help="Optimus ablation: full, no-state, no-structure.")] = "full",
+    hidden_size: Annotated[str, typer.Option(help="Adafactor-MLP width (128 or 512 in the paper).")] = "128",
+) -> None:
+    """Meta-train a learned optimizer with PES (the paper's section 3.1 and supplement B)."""
+    from motion_recon.meta.train import TrainConfig
+    from pipelines.train import run_training
+
+    try:
+        config = TrainConfig(
+            optimizer=optimizer, tasks=tasks, steps=_number(steps, "steps"), batch=_number(batch, "batch"),
+            trunc=_number(trunc, "trunc"), seed=_number(seed, "seed"),
+        )
+        with Progress(
+            TextColumn(f"[bold]train {optimizer}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description}"), console=console,
+        ) as progress:
+            bar = progress.add_task("compiling", total=config.steps)
+            last = run_training(
+                config, out, variant=variant, hidden_size=_number(hidden_size, "hidden-size"),
+                progress=lambda e: progress.update(
+                    bar, completed=e["step"],
+                    description=f"meta-loss {e['meta_loss']:.3f}  {e['steps_per_s']:.2f} steps/s  {e['task']}",
+                ),
+            )
+    except (ValueError, FileNotFoundError) as err:
+        fail(str(err))
+    console.print(f"step {last['step']}: meta-loss {last['meta_loss']:.3f}; checkpoint in {out}")
+
+
 def _print_results(records, report) -> None:
     from motion_recon.functions.paper import load_paper_table
 

@@ -38,3 +38,14 @@ def test_existing_json_survives_a_failed_run(tmp_path):
     out.write_text("{}")
     result = runner.invoke(app, ["bench", "functions", "--functions", "nope", "--json", str(out)])
     assert result.exit_code == 2 and out.read_text() == "{}"
+
+
+def test_train_writes_a_checkpoint_and_rejects_bad_settings(tmp_path):
+    result = runner.invoke(app, ["train", "adafactor-mlp", "--out", str(tmp_path / "ck"), "--steps", "2",
+                                 "--batch", "2", "--trunc", "25"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ck" / "weights.npz").exists() and (tmp_path / "ck" / "config.json").exists()
+    for args, text in [(["sgd"], "unknown learned optimizer 'sgd'"), (["optimus", "--trunc", "7"], "multiple of trunc"),
+                       (["optimus", "--tasks", "poems"], "unknown task family 'poems'")]:
+        result = runner.invoke(app, ["train", *args, "--out", str(tmp_path / "x")])
+        assert result.exit_code == 2 and text in result.output, result.output

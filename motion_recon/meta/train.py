@@ -49,6 +49,8 @@ class TrainConfig:
     checkpoint_every: int = 50  # outer steps, rounded up to an episode boundary
 
     def __post_init__(self):
+        if self.optimizer not in ("optimus", "adafactor-mlp"):
+            raise ValueError(f"unknown learned optimizer {self.optimizer!r}; choose optimus or adafactor-mlp")
         if self.unroll % self.trunc:
             raise ValueError(f"unroll ({self.unroll}) must be a multiple of trunc ({self.trunc})")
         if min(self.steps, self.batch, self.trunc) < 1 or not self.sigma > 0:
