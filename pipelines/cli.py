@@ -83,10 +83,13 @@ def bench_functions(
         TextColumn("{task.description}"), console=console,
     ) as progress:
         task = progress.add_task("starting", total=total)
-        records, report = run_functions_benchmark(
-            config, json_path=json_path, table_path=table, plots_dir=plots,
-            progress=lambda label: progress.update(task, advance=1, description=label),
-        )
+        try:
+            records, report = run_functions_benchmark(
+                config, json_path=json_path, table_path=table, plots_dir=plots,
+                progress=lambda label: progress.update(task, advance=1, description=label),
+            )
+        except FileNotFoundError as err:
+            fail(str(err))
     _print_results(records, report)
     for path in (json_path, table, plots):
         if path is not None:

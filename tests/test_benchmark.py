@@ -100,3 +100,15 @@ def test_tiny_benchmark_writes_json_table_and_plots(tmp_path):
     for name in ("performance_profile.png", "iteration_ratios.png"):
         assert (tmp_path / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert report["agreement_with_paper"]["bfgs"]["rows"] == 2  # the paper has no 3d rows
+
+
+def test_learned_optimizers_run_batched_and_match_minimize(tmp_path):
+    from motion_recon.functions.benchmark import run_learned
+    from motion_recon.functions import make_problem
+
+    opt = optim.get("optimus", seed=0)
+    starts = np.random.default_rng(0).uniform(-10, 10, (3, 4))
+    rec = run_learned(opt, "rosenbrock", 4, starts, 6)
+    single = opt.minimize(make_problem("rosenbrock", 4).loss, starts[1], budget=6)
+    np.testing.assert_allclose(rec.final_values[1], single.fun, rtol=1e-4)
+    assert rec.config["checkpoint"] == "untrained (seed 0)" and len(rec.loss_mean) == 7

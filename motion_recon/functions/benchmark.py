@@ -29,12 +29,15 @@ import threadpoolctl
 from motion_recon import optim
 from motion_recon.functions.library import FUNCTIONS, make_problem
 from motion_recon.optim.first_order import GradientOptimizer
+from motion_recon.optim.learned import LearnedOptimizer
 from motion_recon.optim.quasi_newton import ScipyOptimizer
 
 PAPER_DIMS = (2, 10, 20, 50, 100, 250, 500, 1000)
 BASELINES = ("bfgs", "adam", "gd-momentum")
 # lanes (learning rates x starts x dimension) one compiled call holds; larger grids run in chunks
 _LANES_PER_CALL = 64 * 100 * 100
+# starts x N^2 (preconditioner, attention) one compiled call of a learned optimizer holds
+_LEARNED_LANES_PER_CALL = 64 * 100 * 100
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,21 @@ def tune_first_order(
     )
 
 
+def run_learned(opt: LearnedOptimizer, function: str, dim: int, starts: np.ndarray, iterations: int) -> Record:
+    """A learned optimizer from every start in chunks of ``jit(vmap)`` (its state grows as N^2)."""
+    run = jax.jit(jax.vmap(opt.trajectory(make_problem(function, dim).loss, iterations)))
+    chunk = int(np.clip(_LEARNED_LANES_PER_CALL // dim**2, 1, len(starts)))
+    padded = np.concatenate([starts, np.repeat(starts[-1:], (-len(starts)) % chunk, axis=0)])
+    curves = np.concatenate(
+        [np.asarray(run(jnp.asarray(padded[i : i + chunk], jnp.float32))) for i in range(0, len(padded), chunk)]
+    )[: len(starts)].astype(np.float64)
+    n = len(starts)
+    return _record(
+        function, dim, opt.name, {"checkpoint": opt.source, "dtype": "float32"}, curves[:, -1],
+        np.full(n, iterations + 1), np.full(n, iterations), curves,
+    )
+
+
 def _run_starts(name: str, function: str, dim: int, starts: np.ndarray, iterations: int):
     """Runs optimizer ``name`` (default config) from each start with ``minimize``; a worker task
     for scipy's methods. Returns (finals, nfev, nit, curves)."""
@@ -165,7 +183,8 @@ def run_benchmark(config: BenchmarkConfig, progress: Callable[[str], None] | Non
     each one finishes. Records come back ordered by function, dimension, optimizer."""
     progress = progress or (lambda label: None)
     cells = [(f, d) for f in config.functions for d in config.dims]
-    scipy_names = [n for n in config.optimizers if isinstance(optim.get(n), ScipyOptimizer)]
+    optimizers = {name: optim.get(name) for name in config.optimizers}  # a missing checkpoint fails here
+    scipy_names = [n for n, opt in optimizers.items() if isinstance(opt, ScipyOptimizer)]
     pending: dict[tuple[str, int, str], list[Future]] = {}
     records: dict[tuple[str, int, str], Record] = {}
     pool = None
@@ -186,7 +205,7 @@ def run_benchmark(config: BenchmarkConfig, progress: Callable[[str], None] | Non
         def collect(wait: bool) -> None:
             for key in [k for k, futures in pending.items() if wait or all(x.done() for x in futures)]:
                 parts = [future.result() for future in pending.pop(key)]
-                opt = optim.get(key[2])
+                opt = optimizers[key[2]]
                 records[key] = _record(
                     *key, {"gradient": opt.gradient, "method": opt.method, "dtype": "float64"},
                     *(sum((list(p[i]) for p in parts), []) for i in range(4)),
@@ -195,14 +214,15 @@ def run_benchmark(config: BenchmarkConfig, progress: Callable[[str], None] | Non
 
         for f, d in cells:
             starts = starting_points(config, f, d)
-            for name in config.optimizers:
-                opt = optim.get(name)
+            for name, opt in optimizers.items():
                 if name in scipy_names:
                     continue
                 if isinstance(opt, GradientOptimizer):
                     records[f, d, name] = tune_first_order(
                         opt, f, d, starts, config.learning_rates, config.iterations
                     )
+                elif isinstance(opt, LearnedOptimizer):
+                    records[f, d, name] = run_learned(opt, f, d, starts, config.iterations)
                 else:
                     records[f, d, name] = _record(
                         f, d, name, {}, *_run_starts(name, f, d, starts, config.iterations)

@@ -58,6 +58,20 @@ class LearnedOptimizer:
         step = functools.partial(_step(fun, self.rule.update), self.theta)
         return iterate(step, jax.jit(fun), x, self.rule.init_state(x), budget=Budget.of(budget), stop=stop)
 
+    def trajectory(self, fun: LossFn, iterations: int) -> Callable[[jax.Array], jax.Array]:
+        """A pure function ``x0: (N,) -> losses: (iterations + 1,)`` to ``jit(vmap)`` over starts."""
+
+        def run(x0):
+            def body(carry, _):
+                x, state = carry
+                loss, grad = jax.value_and_grad(fun)(x)
+                return self.rule.update(self.theta, state, x, grad), loss
+
+            (x_last, _), losses = jax.lax.scan(body, (x0, self.rule.init_state(x0)), length=iterations)
+            return jnp.append(losses, fun(x_last))
+
+        return run
+
 
 def _step(fun: LossFn, update):
     @jax.jit
