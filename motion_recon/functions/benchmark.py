@@ -118,6 +118,13 @@ def _record(function: str, dim: int, optimizer: str, config: dict, finals, nfev,
     )
 
 
+def _in_chunks(fn, batch: np.ndarray, size: int) -> np.ndarray:
+    """``fn`` over ``batch`` in chunks of ``size`` along axis 0; the last chunk is padded with
+    copies of the last item so every call has one shape (one compilation)."""
+    padded = np.concatenate([batch, np.repeat(batch[-1:], (-len(batch)) % size, axis=0)])
+    return np.concatenate([np.asarray(fn(padded[i : i + size])) for i in range(0, len(padded), size)])[: len(batch)]
+
+
 def tune_first_order(
     opt: GradientOptimizer, function: str, dim: int, starts: np.ndarray, learning_rates, iterations: int
 ) -> Record:
@@ -126,12 +133,9 @@ def tune_first_order(
     run = opt.trajectory(problem.loss, iterations)
     batched = jax.jit(jax.vmap(jax.vmap(run, in_axes=(0, None)), in_axes=(None, 0)))
     lrs = np.asarray(learning_rates, dtype=np.float32)
-    chunk = int(np.clip(_LANES_PER_CALL // (starts.size), 1, lrs.size))
-    padded = np.concatenate([lrs, np.full((-lrs.size) % chunk, lrs[-1], np.float32)])
     x0 = jnp.asarray(starts, jnp.float32)
-    curves = np.concatenate(
-        [np.asarray(batched(x0, jnp.asarray(padded[i : i + chunk]))) for i in range(0, padded.size, chunk)]
-    )[: lrs.size]  # (rates, starts, iterations + 1)
+    chunk = int(np.clip(_LANES_PER_CALL // starts.size, 1, lrs.size))
+    curves = _in_chunks(lambda rates: batched(x0, jnp.asarray(rates)), lrs, chunk)  # (rates, starts, T + 1)
     finals = curves[:, :, -1].astype(np.float64)
     means = np.where(np.isfinite(finals).all(axis=1), finals.mean(axis=1), np.inf)
     best = int(np.argmin(means))
@@ -146,10 +150,7 @@ def run_learned(opt: LearnedOptimizer, function: str, dim: int, starts: np.ndarr
     """A learned optimizer from every start in chunks of ``jit(vmap)`` (its state grows as N^2)."""
     run = jax.jit(jax.vmap(opt.trajectory(make_problem(function, dim).loss, iterations)))
     chunk = int(np.clip(_LEARNED_LANES_PER_CALL // dim**2, 1, len(starts)))
-    padded = np.concatenate([starts, np.repeat(starts[-1:], (-len(starts)) % chunk, axis=0)])
-    curves = np.concatenate(
-        [np.asarray(run(jnp.asarray(padded[i : i + chunk], jnp.float32))) for i in range(0, len(padded), chunk)]
-    )[: len(starts)].astype(np.float64)
+    curves = _in_chunks(lambda x0: run(jnp.asarray(x0, jnp.float32)), starts, chunk).astype(np.float64)
     n = len(starts)
     return _record(
         function, dim, opt.name, {"checkpoint": opt.source, "dtype": "float32"}, curves[:, -1],
