@@ -14,6 +14,9 @@ X0 = np.array([-1.2, 1.0, 0.5, -0.3])
 FD_MATCH_TOL = 1e-4  # batched vs scalar evaluation differ in the last bits; 1/h ~ 7e7 amplifies it
 
 
+LEARNED = ("optimus", "adafactor-mlp")
+
+
 def _config(name):
     # rates at which the first-order methods make progress on Rosenbrock without diverging
     untrained = {"seed": 0}  # learned optimizers without a checkpoint
@@ -27,7 +30,9 @@ def test_contract(name):
     assert res.x.shape == X0.shape and np.all(np.isfinite(res.x))
     assert res.nit <= 20 and res.losses.shape == (res.nit + 1,)
     assert res.losses[0] == pytest.approx(float(ROSENBROCK.loss(jnp.asarray(X0, jnp.float32))), rel=1e-5)
-    assert res.fun == res.losses[-1] and res.fun < res.losses[0]
+    assert res.fun == res.losses[-1] and np.all(np.isfinite(res.losses))
+    if name not in LEARNED:  # untrained learned optimizers need not descend
+        assert res.fun < res.losses[0]
     assert res.nfev >= res.nit + 1
     assert res.status in (Status.BUDGET, Status.CONVERGED) and res.success and res.message
 
