@@ -23,6 +23,7 @@ from motion_recon import optim
 from motion_recon.functions import make_problem
 from motion_recon.functions.benchmark import BenchmarkConfig, environment, starting_points
 from motion_recon.io import atomic_path, write_json
+from motion_recon.plotting import pyplot
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -93,11 +94,7 @@ def main() -> None:
 
 
 def _plot(result: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
     for name, sims in result.items():
         for ax, kind in zip(axes, ("gradient", "newton"), strict=True):

@@ -28,19 +28,22 @@ RESULTS = Path(__file__).resolve().parent / "results"
 REPEATS = 20
 
 
+def _median_seconds(fn, *args) -> float:
+    """Median wall time of ``fn(*args)`` over REPEATS calls, after one warm-up (compilation)."""
+    jax.block_until_ready(fn(*args))
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
 def learned_step_s(opt, n: int) -> float:
     rule, theta = opt.rule, opt.theta
     x = jnp.asarray(np.random.default_rng(0).uniform(-2, 2, n), jnp.float32)
     grad = jax.grad(make_problem("rosenbrock", n).loss)(x)
-    update = jax.jit(rule.update)
-    state = rule.init_state(x)
-    jax.block_until_ready(update(theta, state, x, grad))
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        jax.block_until_ready(update(theta, state, x, grad))
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return _median_seconds(jax.jit(rule.update), theta, rule.init_state(x), x, grad)
 
 
 def adam_step_s(n: int) -> float:
@@ -48,15 +51,7 @@ def adam_step_s(n: int) -> float:
 
     tx = optax.adam(1e-2)
     x = jnp.ones(n)
-    step = jax.jit(lambda g, s, x: tx.update(g, s, x))
-    state = tx.init(x)
-    jax.block_until_ready(step(x, state, x))
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        jax.block_until_ready(step(x, state, x))
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return _median_seconds(jax.jit(lambda g, s, x: tx.update(g, s, x)), x, tx.init(x), x)
 
 
 def bfgs_iteration_s(n: int, gradient: str) -> float:

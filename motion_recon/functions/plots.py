@@ -9,22 +9,14 @@ import numpy as np
 from motion_recon.functions.benchmark import Record
 from motion_recon.functions.paper import OPTIMIZER_TITLES
 from motion_recon.functions.profiles import iteration_ratios, performance_profile, performance_ratios
+from motion_recon.plotting import pyplot
 
 RATIO_FLOOR = 1e-2  # where "never reached" is drawn on the log axis of Fig. 4
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_performance_profile(records: list[Record], path: Path) -> None:
     """rho_s(t) against the threshold t (log axis) for every optimizer."""
-    plt = _pyplot()
+    plt = pyplot()
     _, optimizers, ratios = performance_ratios(records)
     finite = ratios[np.isfinite(ratios)]
     t_max = max(10.0, float(finite.max()) * 2 if finite.size else 10.0)
@@ -44,7 +36,7 @@ def plot_performance_profile(records: list[Record], path: Path) -> None:
 
 def plot_iteration_ratios(records: list[Record], reference: str, path: Path) -> None:
     """Sorted per-problem iteration ratios baseline/reference against the task percentile."""
-    plt = _pyplot()
+    plt = pyplot()
     ratios = iteration_ratios(records, reference)
     fig, ax = plt.subplots(figsize=(7, 4))
     for baseline, rows in ratios.items():

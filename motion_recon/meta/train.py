@@ -26,8 +26,9 @@ import optax
 from motion_recon.io import atomic_path, write_json
 from motion_recon.meta.pes import pes_step, start_episode
 from motion_recon.meta.tasks import TaskFamily
-from motion_recon.optim.checkpoint import load_checkpoint, save_checkpoint
-from motion_recon.optim.learned import LearnedRule, count_parameters
+from motion_recon.optim.checkpoint import save_checkpoint
+from motion_recon.optim.learned import LearnedRule, count_parameters, load_rule_checkpoint
+from motion_recon.plotting import pyplot
 
 OUTER_STATE, LOG, PLOT = "outer_state.npz", "training_log.json", "meta_loss.png"
 
@@ -83,13 +84,10 @@ def _save(out: Path, rule: LearnedRule, theta, opt_state, config: TrainConfig, s
         plot_meta_loss(log, tmp)
 
 
-def _resume(out: Path, rule: LearnedRule, config: TrainConfig, tx) -> tuple | None:
+def _resume(out: Path, rule: LearnedRule, tx) -> tuple | None:
     if not (out / OUTER_STATE).is_file():
         return None
-    theta, saved = load_checkpoint(out)
-    if saved.get("architecture") != rule.config:
-        raise ValueError(f"{out} holds a checkpoint of another architecture: {saved.get('architecture')}")
-    theta = jax.tree.map(jnp.asarray, theta)
+    theta = load_rule_checkpoint(out, rule)
     with np.load(out / OUTER_STATE) as data:
         leaves = [jnp.asarray(data[f"arr_{i}"]) for i in range(len(data.files) - 2)]
         step, wall_s = int(data["step"]), float(data["wall_s"])
@@ -106,7 +104,7 @@ def train(
     from ``out`` when it holds a run. Returns the final log entry."""
     out = Path(out)
     tx = _outer_optimizer(config)
-    resumed = _resume(out, rule, config, tx)
+    resumed = _resume(out, rule, tx)
     if resumed is None:
         theta = rule.init_theta(jax.random.PRNGKey(config.seed))
         opt_state, step, wall_before, log = tx.init(theta), 0, 0.0, []
@@ -145,11 +143,7 @@ def _apply(tx, grad, opt_state, theta):
 
 def plot_meta_loss(log: list[dict], path: Path) -> None:
     """Meta-loss (and its running mean) against wall time."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     wall = np.array([e["wall_s"] for e in log]) / 60.0
     loss = np.array([e["meta_loss"] for e in log])
     window = max(1, len(loss) // 50)

@@ -63,9 +63,8 @@ class LearnedOptimizer:
 
         def run(x0):
             def body(carry, _):
-                x, state = carry
-                loss, grad = jax.value_and_grad(fun)(x)
-                return self.rule.update(self.theta, state, x, grad), loss
+                loss, _, x, state = _advance(fun, self.rule.update, self.theta, *carry)
+                return (x, state), loss
 
             (x_last, _), losses = jax.lax.scan(body, (x0, self.rule.init_state(x0)), length=iterations)
             return jnp.append(losses, fun(x_last))
@@ -73,11 +72,17 @@ class LearnedOptimizer:
         return run
 
 
+def _advance(fun: LossFn, update, theta, x, state):
+    """One step: the loss and gradient at ``x``, then the rule's next iterate and state."""
+    loss, grad = jax.value_and_grad(fun)(x)
+    x_next, state = update(theta, state, x, grad)
+    return loss, grad, x_next, state
+
+
 def _step(fun: LossFn, update):
     @jax.jit
     def step(theta, x, state):
-        loss, grad = jax.value_and_grad(fun)(x)
-        x_next, state = update(theta, state, x, grad)
+        loss, grad, x_next, state = _advance(fun, update, theta, x, state)
         return loss, jnp.all(jnp.isfinite(grad)), x_next, state
 
     return step
@@ -99,15 +104,21 @@ def resolve_theta(name: str, rule: LearnedRule, checkpoint: str | Path | None, s
         return rule.init_theta(jax.random.PRNGKey(seed)), f"untrained (seed {seed})"
     path = Path(checkpoint) if checkpoint is not None else default_checkpoint(name)
     try:
-        theta, config = load_checkpoint(path)
+        return load_rule_checkpoint(path, rule), str(path)
     except FileNotFoundError as err:
         raise FileNotFoundError(
             f"{err}; train one with `recon train {name} --tasks functions --out {path}` "
             f"or pass seed=S for untrained weights"
         ) from None
+
+
+def load_rule_checkpoint(path: Path, rule: LearnedRule) -> dict:
+    """Meta-parameters from the checkpoint folder ``path``, checked against ``rule``'s architecture.
+
+    Raises:
+      FileNotFoundError: weights or config missing. ValueError: another architecture.
+    """
+    theta, config = load_checkpoint(path)
     if config.get("architecture") != rule.config:
-        raise ValueError(
-            f"checkpoint {path} holds architecture {config.get('architecture')}, "
-            f"but {name} was asked for {rule.config}"
-        )
-    return jax.tree.map(jnp.asarray, theta), str(path)
+        raise ValueError(f"checkpoint {path} holds architecture {config.get('architecture')}, not {rule.config}")
+    return jax.tree.map(jnp.asarray, theta)
