@@ -1,0 +1,1 @@
+"""The humanoid: skeleton, shape from keypoints, simulator model files, kinematics."""
