@@ -41,6 +41,7 @@ FOOT_BEHIND_ANKLE = 0.25  # fraction of the foot's length behind the ankle
 FOOT_WIDTH = 0.38  # fraction of the foot's length
 ARMATURE = 0.01  # kg m^2 added to every ball joint's inertia, for stability at millisecond steps
 REFERENCE_MASS = 70.0
+HUMAN_HEIGHT = (0.9, 2.5)  # m
 PLAUSIBLE_BMI = (16.0, 35.0)  # kg/m^2: a generated body outside this range signals bad bone lengths
 
 
@@ -81,7 +82,7 @@ class Humanoid:
     def gains(self) -> tuple[np.ndarray, np.ndarray]:
         """(kp, kd) per actuated joint, scaled with body mass."""
         scale = self.mass / REFERENCE_MASS
-        kp, kd = zip(*(GAINS[GAIN_GROUP[name]] for name in self.joint_names))
+        kp, kd = zip(*(GAINS[GAIN_GROUP[name]] for name in self.joint_names), strict=True)
         return scale * np.array(kp), scale * np.array(kd)
 
     @property
@@ -91,7 +92,12 @@ class Humanoid:
 
 
 def build_humanoid(shape: BodyShape) -> Humanoid:
-    """The humanoid of ``shape``; raises ``ValueError`` if its mass is implausible for its height."""
+    """The humanoid of ``shape``; raises ``ValueError`` if its height or its mass for that height
+    is not human."""
+    if not HUMAN_HEIGHT[0] <= shape.height <= HUMAN_HEIGHT[1]:
+        raise ValueError(
+            f"body height {shape.height:.2f} m from the bone lengths is outside {HUMAN_HEIGHT[0]}-{HUMAN_HEIGHT[1]} m"
+        )
     offsets = shape.rest_offsets
     scale = np.sqrt(shape.height / REFERENCE_HEIGHT)
     radius = {name: r * scale for name, r in RADII.items()}

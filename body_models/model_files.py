@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from motion_recon.physics.model import PhysicsModel, SimConfig
+from motion_recon.physics.model import DEFAULT_CONFIG, PhysicsModel, SimConfig
 
 from .humanoid import ARMATURE, Humanoid
 from .skeleton import FEET, JOINTS
@@ -16,7 +16,7 @@ from .skeleton import FEET, JOINTS
 FRICTION = (1.0, 0.005, 0.0001)  # sliding, torsional, rolling (MuJoCo's defaults)
 
 
-def physics_model(humanoid: Humanoid, *, floor_contact: str = "all", config: SimConfig = SimConfig()) -> PhysicsModel:
+def physics_model(humanoid: Humanoid, *, floor_contact: str = "all", config: SimConfig = DEFAULT_CONFIG) -> PhysicsModel:
     """The simulator description of ``humanoid``: MJCF, URDF, PD stiffness, keypoint sites."""
     kp, _ = humanoid.gains()
     return PhysicsModel(
@@ -30,14 +30,14 @@ def physics_model(humanoid: Humanoid, *, floor_contact: str = "all", config: Sim
 
 
 def _v(x) -> str:
-    return " ".join(f"{float(c):.6g}" for c in np.ravel(x))
+    return " ".join(f"{float(c):.9g}" for c in np.ravel(x))
 
 
 def _inertial(link) -> str:
-    return f'<inertial pos="{_v(link.com)}" mass="{link.mass:.6g}" diaginertia="{_v(link.inertia)}"/>'
+    return f'<inertial pos="{_v(link.com)}" mass="{link.mass:.9g}" diaginertia="{_v(link.inertia)}"/>'
 
 
-def to_mjcf(humanoid: Humanoid, *, floor_contact: str = "all", config: SimConfig = SimConfig()) -> str:
+def to_mjcf(humanoid: Humanoid, *, floor_contact: str = "all", config: SimConfig = DEFAULT_CONFIG) -> str:
     """MJCF with a free root, ball joints (damping kd, armature) and a floor with friction.
 
     ``floor_contact``: "all" lets every body capsule touch the floor, "feet" only the feet (fewer
@@ -46,7 +46,7 @@ def to_mjcf(humanoid: Humanoid, *, floor_contact: str = "all", config: SimConfig
     if floor_contact not in ("all", "feet"):
         raise ValueError(f"floor_contact must be 'all' or 'feet', got {floor_contact!r}")
     _, kd = humanoid.gains()
-    damping = dict(zip(humanoid.joint_names, kd))
+    damping = dict(zip(humanoid.joint_names, kd, strict=True))
     kids: dict[int, list[int]] = {}
     for i, link in enumerate(humanoid.links):
         kids.setdefault(link.parent, []).append(i)
@@ -105,7 +105,7 @@ def to_urdf(humanoid: Humanoid) -> str:
     chain = ["root_world", "root_x", "root_y", "root_z"]
     for name in chain:
         lines.append(f'  <link name="{name}">{massless}</link>')
-    for i, link in enumerate(humanoid.links):
+    for link in humanoid.links:
         ixx, iyy, izz = link.inertia
         lines.append(f'  <link name="{link.name}">')
         lines.append(
@@ -113,7 +113,7 @@ def to_urdf(humanoid: Humanoid) -> str:
             f'<inertia ixx="{ixx:.9g}" ixy="0" ixz="0" iyy="{iyy:.9g}" iyz="0" izz="{izz:.9g}"/></inertial>'
         )
         lines.append("  </link>")
-    for parent, child, axis in zip(chain, chain[1:], ("1 0 0", "0 1 0", "0 0 1")):
+    for parent, child, axis in zip(chain, chain[1:], ("1 0 0", "0 1 0", "0 0 1"), strict=False):
         lines.append(
             f'  <joint name="{child}" type="prismatic"><parent link="{parent}"/><child link="{child}"/>'
             f'<origin xyz="0 0 0" rpy="0 0 0"/><axis xyz="{axis}"/></joint>'

@@ -9,57 +9,31 @@ number of single-iteration calls is differentiable with the public API.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 
 import jax
 import jax.numpy as jnp
-import mujoco
 import numpy as np
-from mujoco import mjx
+
+with contextlib.redirect_stdout(io.StringIO()):  # mjx prints a notice when its optional warp backend is absent
+    from mujoco import mjx
 
 from . import rotations
-from .model import PhysicsModel, SimConfig, State, Trajectory
+from .compiled import CompiledModel, compile_model
+from .model import DEFAULT_CONFIG, PhysicsModel, SimConfig, Trajectory
 
-CONTACT_DISTANCE = 1e-3  # m: a body whose contact distance is below this touches the floor
-
-
-def compile_model(model: PhysicsModel, config: SimConfig) -> mujoco.MjModel:
-    """The C MuJoCo model of ``model`` with the step and solver settings of ``config``."""
-    m = mujoco.MjModel.from_xml_string(model.mjcf)
-    m.opt.timestep = config.timestep
-    m.opt.iterations = config.solver_iterations
-    m.opt.ls_iterations = config.linesearch_iterations
-    return m
-
-
-class MjxSimulator:
+class MjxSimulator(CompiledModel):
     """Rollouts of one model and config; ``rollout`` is a pure function of arrays (jit, grad, vmap)."""
 
-    def __init__(self, model: PhysicsModel, config: SimConfig = SimConfig()):
-        self.model, self.config = model, config
-        self.mj_model = compile_model(model, config)
-        m = self.mj_model
+    def __init__(self, model: PhysicsModel, config: SimConfig = DEFAULT_CONFIG):
+        super().__init__(model, config)
         single = compile_model(model, config)
         single.opt.iterations = 1  # one Newton iteration per solve call, see the module docstring
         self.mjx_model = mjx.put_model(single)
-        joints = [mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, name) for name in model.joint_names]
-        if min(joints) < 0 or any(m.jnt_type[j] != mujoco.mjtJoint.mjJNT_BALL for j in joints):
-            raise ValueError("every actuated joint must be a ball joint of the model")
-        self._qpos_index = np.array([m.jnt_qposadr[j] + np.arange(4) for j in joints])
-        self._dof_index = np.array([m.jnt_dofadr[j] + np.arange(3) for j in joints])
-        self._sites = np.array([_id(m, mujoco.mjtObj.mjOBJ_SITE, s) for s in model.keypoint_sites])
-        bodies = np.array([_id(m, mujoco.mjtObj.mjOBJ_BODY, b) for b in model.contact_bodies])
-        self._contact_bodies = bodies
         self._kp = np.asarray(model.stiffness)[:, None]
-
-    # -- state ---------------------------------------------------------------------------------
-    def default_state(self) -> State:
-        """The model's reference pose (the rest pose as built), at rest."""
-        return State(np.asarray(self.mj_model.qpos0, dtype=np.float32), np.zeros(self.mj_model.nv, np.float32))
-
-    def joint_quaternions(self, qpos) -> jax.Array:
-        """(..., J, 4) local quaternions of the actuated joints in a qpos."""
-        return jnp.asarray(qpos)[..., self._qpos_index]
+        self.compiled_rollout = jax.jit(self.rollout)
 
     # -- simulation ----------------------------------------------------------------------------
     def rollout(self, qpos0, qvel0, controls) -> Trajectory:
@@ -94,9 +68,9 @@ class MjxSimulator:
         return jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, frames)
 
     def _step(self, m, d, targets):
-        joint_q = d.qpos[self._qpos_index]
+        joint_q = d.qpos[self.qpos_index]
         error = rotations.to_rotvec(rotations.mul(rotations.conj(joint_q), targets))
-        d = d.replace(qfrc_applied=jnp.zeros_like(d.qvel).at[self._dof_index].set(self._kp * error))
+        d = d.replace(qfrc_applied=jnp.zeros_like(d.qvel).at[self.dof_index].set(self._kp * error))
         d = mjx.fwd_position(m, d)
         d = mjx.fwd_velocity(m, d)
         d = mjx.fwd_actuation(m, d)
@@ -105,18 +79,11 @@ class MjxSimulator:
         return mjx.euler(m, d)
 
     def _record(self, m, d) -> Trajectory:
-        touching = jnp.zeros(len(self._contact_bodies))
-        if d.contact.dist.size:
-            body = jnp.asarray(self.mj_model.geom_bodyid)
-            hits = (d.contact.dist < CONTACT_DISTANCE).astype(jnp.float32)
-            for k, b in enumerate(self._contact_bodies):
-                mine = (body[d.contact.geom1] == b) | (body[d.contact.geom2] == b)
-                touching = touching.at[k].set(jnp.max(jnp.where(mine, hits, 0.0)))
         return Trajectory(
-            keypoints=d.site_xpos[self._sites],
+            keypoints=d.site_xpos[self.sites],
             body_pos=d.xpos[1:],
             body_quat=d.xquat[1:],
-            contacts=touching,
+            contacts=self.floor_contacts(d.geom_xpos, d.geom_xmat, jnp),
             qpos=d.qpos,
             qvel=d.qvel,
         )
@@ -128,14 +95,7 @@ def _solve_once(m, d):
     return d.replace(qacc_warmstart=d.qacc)
 
 
-def _id(m, kind, name: str) -> int:
-    i = mujoco.mj_name2id(m, kind, name)
-    if i < 0:
-        raise ValueError(f"model has no {kind.name[6:].lower()} named {name!r}")
-    return i
-
-
 @functools.lru_cache(maxsize=8)
-def simulator(model: PhysicsModel, config: SimConfig) -> MjxSimulator:
+def cached_simulator(model: PhysicsModel, config: SimConfig) -> MjxSimulator:
     """A cached simulator per (model, config), so repeated calls reuse its compiled rollout."""
     return MjxSimulator(model, config)

@@ -41,6 +41,9 @@ class SimConfig:
         return int(round(1.0 / (self.fps * self.timestep)))
 
 
+DEFAULT_CONFIG = SimConfig()
+
+
 @dataclass(frozen=True)
 class PhysicsModel:
     mjcf: str

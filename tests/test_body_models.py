@@ -1,0 +1,145 @@
+import mujoco
+import numpy as np
+import pytest
+
+from body_models import skeleton
+from body_models.humanoid import build_humanoid
+from body_models.kinematics import forward_kinematics, inverse_kinematics, num_qpos, velocities
+from body_models.model_files import physics_model, to_mjcf
+from body_models.shape import BodyShape, estimate_shape, shape_from_height
+
+
+def random_poses(humanoid, frames, rng, spread=0.6):
+    """Random joint rotations (axis-angle up to ``spread`` rad per axis) at random root poses."""
+    from scipy.spatial.transform import Rotation
+
+    qpos = np.zeros((frames, num_qpos(humanoid)))
+    qpos[:, :3] = rng.uniform(-1, 1, (frames, 3)) + [0, 0, 1]
+    quats = Rotation.from_rotvec(rng.uniform(-spread, spread, (frames * len(humanoid.links), 3)))
+    qpos[:, 3:] = quats.as_quat(scalar_first=True).reshape(frames, -1)
+    return qpos
+
+
+def test_skeleton_tree_is_consistent():
+    assert len(skeleton.JOINTS) == len(skeleton.PARENTS) == 17
+    assert all(p < j for j, p in enumerate(skeleton.PARENTS))  # parents come first
+    assert skeleton.children(skeleton.INDEX["thorax"]) == [9, 11, 14]
+
+
+def test_coco_and_blazepose_map_to_the_same_joints():
+    rng = np.random.default_rng(0)
+    coco = rng.normal(size=(4, 17, 2))
+    h36m = skeleton.to_h36m(coco, "coco17")
+    assert h36m.shape == (4, 17, 2)
+    np.testing.assert_allclose(h36m[:, 0], 0.5 * (coco[:, 11] + coco[:, 12]))  # pelvis = mid-hip
+    np.testing.assert_allclose(h36m[:, skeleton.INDEX["left_wrist"]], coco[:, 9])
+    blaze = np.zeros((4, 33, 2))
+    for i, name in enumerate(skeleton.COCO17):
+        blaze[:, skeleton.BLAZEPOSE33.index(name)] = coco[:, i]
+    np.testing.assert_allclose(skeleton.to_h36m(blaze, "blazepose33"), h36m)
+
+
+def test_mapped_confidence_is_the_weakest_source():
+    conf = np.linspace(0.1, 0.9, 17)
+    _, mapped = skeleton.to_h36m(np.zeros((17, 3)), "coco17", conf)
+    assert mapped[0] == pytest.approx(min(conf[11], conf[12]))
+    assert mapped[skeleton.INDEX["neck"]] == pytest.approx(conf[0])
+    with pytest.raises(ValueError, match="need 17 joints"):
+        skeleton.to_h36m(np.zeros((33, 2)), "coco17")
+
+
+def test_bvh_names_of_cmu_and_mixamo_rigs():
+    cmu = ["Hips", "LHipJoint", "LeftUpLeg", "LeftLeg", "LeftFoot", "RHipJoint", "RightUpLeg", "RightLeg",
+           "RightFoot", "LowerBack", "Spine", "Spine1", "Neck", "Neck1", "Head", "Head_end", "LeftShoulder",
+           "LeftArm", "LeftForeArm", "LeftHand", "RightShoulder", "RightArm", "RightForeArm", "RightHand"]  # fmt: skip
+    mapping = skeleton.bvh_joint_map(cmu)
+    assert mapping["spine"] == "Spine" and mapping["thorax"] == "Neck" and mapping["head"] == "Head_end"
+    mixamo = ["mixamorig:" + n for n in ("Hips", "Spine", "Spine1", "Spine2", "Neck", "Head", "HeadTop_End",
+              "LeftArm", "LeftForeArm", "LeftHand", "RightArm", "RightForeArm", "RightHand", "LeftUpLeg",
+              "LeftLeg", "LeftFoot", "RightUpLeg", "RightLeg", "RightFoot")]  # fmt: skip
+    mapping = skeleton.bvh_joint_map(mixamo)
+    assert mapping["spine"] == "mixamorig:Spine1" and mapping["left_wrist"] == "mixamorig:LeftHand"
+    with pytest.raises(ValueError, match="no joint for .*left_hip"):
+        skeleton.bvh_joint_map([n for n in cmu if n != "LeftUpLeg"])
+
+
+def test_shape_from_height_adds_up_to_the_height():
+    shape = shape_from_height(1.8)
+    assert shape.height == pytest.approx(1.8)
+    assert shape.rest_keypoints[:, 2].min() == pytest.approx(shape.ankle_height)
+
+
+def test_estimated_shape_is_robust_and_symmetric():
+    truth = shape_from_height(1.7)
+    humanoid = build_humanoid(truth)
+    rng = np.random.default_rng(1)
+    keypoints = np.asarray(forward_kinematics(humanoid, random_poses(humanoid, 60, rng)), dtype=float)
+    keypoints += rng.normal(scale=0.005, size=keypoints.shape)
+    keypoints[::10, skeleton.INDEX["left_wrist"]] += 0.5  # gross outliers in a sixth of the frames
+    keypoints[3, 5] = np.nan
+    shape = estimate_shape(keypoints)
+    np.testing.assert_allclose(shape.bone_lengths, truth.bone_lengths, atol=0.01)
+    for right, left in skeleton.MIRROR.items():
+        assert shape.bone_lengths[skeleton.INDEX[right]] == shape.bone_lengths[skeleton.INDEX[left]]
+    assert shape.height == pytest.approx(1.7, abs=0.03)
+    with pytest.raises(ValueError, match=r"shape \(T, 17, 3\)"):
+        estimate_shape(keypoints[:, :16])
+
+
+@pytest.mark.parametrize("height", [1.5, 1.75, 2.0])
+def test_masses_are_plausible_and_the_files_agree(height):
+    humanoid = build_humanoid(shape_from_height(height))
+    assert 50 <= humanoid.mass <= 110
+    model = mujoco.MjModel.from_xml_string(to_mjcf(humanoid))
+    assert model.body_subtreemass[0] == pytest.approx(humanoid.mass)
+    assert (model.nq, model.nv) == (7 + 4 * 13, 6 + 3 * 13)
+    assert '<joint name="left_knee" type="spherical">' in physics_model(humanoid).urdf
+
+
+def test_implausible_bones_are_rejected():
+    lengths = np.array(shape_from_height(1.75).bone_lengths)
+    thighs = lengths.copy()
+    thighs[skeleton.INDEX["right_knee"]] = thighs[skeleton.INDEX["left_knee"]] = 3.0
+    with pytest.raises(ValueError, match="height .* outside"):
+        build_humanoid(BodyShape(tuple(thighs), 0.07, 0.27))
+    shoulders = lengths.copy()
+    shoulders[skeleton.INDEX["right_shoulder"]] = shoulders[skeleton.INDEX["left_shoulder"]] = 2.0
+    with pytest.raises(ValueError, match="mass .* implausible"):
+        build_humanoid(BodyShape(tuple(shoulders), 0.07, 0.27))
+    with pytest.raises(ValueError, match="17 positive"):
+        BodyShape((1.0,) * 16, 0.07, 0.27)
+
+
+def test_forward_kinematics_matches_mujoco_sites():
+    humanoid = build_humanoid(shape_from_height(1.65))
+    model = mujoco.MjModel.from_xml_string(to_mjcf(humanoid))
+    data = mujoco.MjData(model)
+    qpos = random_poses(humanoid, 1, np.random.default_rng(2), spread=1.5)[0]
+    data.qpos[:] = qpos
+    mujoco.mj_kinematics(model, data)
+    sites = np.array([data.site(name).xpos for name in skeleton.JOINTS])
+    np.testing.assert_allclose(forward_kinematics(humanoid, qpos), sites, atol=1e-5)
+
+
+def test_fk_of_ik_reproduces_skeleton_consistent_keypoints():
+    humanoid = build_humanoid(shape_from_height(1.8))
+    keypoints = np.asarray(forward_kinematics(humanoid, random_poses(humanoid, 20, np.random.default_rng(3), 1.2)))
+    qpos = inverse_kinematics(humanoid, keypoints)
+    assert np.abs(np.linalg.norm(qpos[:, 3:7], axis=1) - 1).max() < 1e-9
+    error = np.linalg.norm(np.asarray(forward_kinematics(humanoid, qpos)) - keypoints, axis=-1)
+    assert error.max() < 0.01
+    with pytest.raises(ValueError, match="NaN"):
+        inverse_kinematics(humanoid, np.full((1, 17, 3), np.nan))
+
+
+def test_velocities_of_a_uniform_rotation():
+    humanoid = build_humanoid(shape_from_height(1.75))
+    from scipy.spatial.transform import Rotation
+
+    qpos = random_poses(humanoid, 5, np.random.default_rng(4))
+    qpos[:, :3] = np.outer(np.arange(5), [0.1, 0, 0])  # 0.1 m per frame
+    spin = Rotation.from_rotvec(np.outer(np.arange(5), [0, 0, 0.05]))  # 0.05 rad per frame about z
+    qpos[:, 3:7] = spin.as_quat(scalar_first=True)
+    qvel = velocities(humanoid, qpos, fps=25)
+    np.testing.assert_allclose(qvel[:, :3], np.tile([2.5, 0, 0], (5, 1)), atol=1e-9)
+    np.testing.assert_allclose(qvel[:, 3:6], np.tile([0, 0, 1.25], (5, 1)), atol=1e-9)
