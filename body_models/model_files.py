@@ -25,7 +25,7 @@ def physics_model(humanoid: Humanoid, *, floor_contact: str = "all", config: Sim
         stiffness=tuple(float(k) for k in kp),
         keypoint_sites=JOINTS,
         contact_bodies=FEET,
-        urdf=to_urdf(humanoid),
+        urdf=to_urdf(humanoid, floor_contact=floor_contact),
     )
 
 
@@ -90,8 +90,8 @@ def to_mjcf(humanoid: Humanoid, *, floor_contact: str = "all", config: SimConfig
     return "\n".join([header, *body(0, "    "), "  </worldbody>", "</mujoco>", ""])
 
 
-def to_urdf(humanoid: Humanoid) -> str:
-    """URDF of the same links, inertials and collision capsules, for pytinydiffsim.
+def to_urdf(humanoid: Humanoid, *, floor_contact: str = "all") -> str:
+    """URDF of the same links, inertials and floor-contact capsules, for pytinydiffsim.
 
     pytinydiffsim's own floating base computes wrong accelerations once the base has children
     (measured against MuJoCo), so the free root is spelled out as a fixed base followed by
@@ -99,7 +99,13 @@ def to_urdf(humanoid: Humanoid) -> str:
     MuJoCo's free-joint layout (position, orientation; world linear, local angular velocity).
     Ball joints are pytinydiffsim's non-standard ``type="spherical"``. Joint damping and armature
     are not in the file: the backend applies them exactly as MuJoCo's Euler integrator does.
+    ``<collision>`` holds exactly the capsules and spheres that touch the floor in ``to_mjcf``
+    with the same ``floor_contact``; a pytinydiffsim capsule lies along its local z axis, centred
+    on its origin, so each (link-axis-aligned) capsule is turned onto its axis by the origin's rpy.
+    The floor itself is not in the file.
     """
+    if floor_contact not in ("all", "feet"):
+        raise ValueError(f"floor_contact must be 'all' or 'feet', got {floor_contact!r}")
     lines = ['<?xml version="1.0"?>', '<robot name="motion-recon-humanoid">']
     massless = '<inertial><origin xyz="0 0 0"/><mass value="0"/><inertia ixx="0" ixy="0" ixz="0" iyy="0" iyz="0" izz="0"/></inertial>'
     chain = ["root_world", "root_x", "root_y", "root_z"]
@@ -112,6 +118,9 @@ def to_urdf(humanoid: Humanoid) -> str:
             f'    <inertial><origin xyz="{_v(link.com)}" rpy="0 0 0"/><mass value="{link.mass:.9g}"/>'
             f'<inertia ixx="{ixx:.9g}" ixy="0" ixz="0" iyy="{iyy:.9g}" iyz="0" izz="{izz:.9g}"/></inertial>'
         )
+        for c in link.capsules:
+            if c.contact and (floor_contact == "all" or link.name in FEET):
+                lines.append(f"    <collision>{_urdf_capsule(c)}</collision>")
         lines.append("  </link>")
     for parent, child, axis in zip(chain, chain[1:], ("1 0 0", "0 1 0", "0 0 1"), strict=False):
         lines.append(
@@ -128,3 +137,19 @@ def to_urdf(humanoid: Humanoid) -> str:
         )
     lines.append("</robot>")
     return "\n".join(lines) + "\n"
+
+
+def _urdf_capsule(capsule) -> str:
+    """pytinydiffsim collision geometry (origin and shape) of a sphere or a link-axis capsule."""
+    axis = capsule.end - capsule.start
+    centre = _v(0.5 * (capsule.start + capsule.end))
+    if np.allclose(capsule.start, capsule.end):
+        return f'<origin xyz="{centre}" rpy="0 0 0"/><geometry><sphere radius="{capsule.radius:.9g}"/></geometry>'
+    along = np.abs(axis) > 1e-9 * np.linalg.norm(axis)
+    if along.sum() != 1:
+        raise ValueError("the URDF supports capsules along a link axis only")
+    rpy = ((0.0, np.pi / 2, 0.0), (np.pi / 2, 0.0, 0.0), (0.0, 0.0, 0.0))[int(np.argmax(along))]  # local z onto x, y, z
+    return (
+        f'<origin xyz="{centre}" rpy="{_v(rpy)}"/>'
+        f'<geometry><capsule radius="{capsule.radius:.9g}" length="{np.linalg.norm(axis):.9g}"/></geometry>'
+    )

@@ -1,6 +1,6 @@
 """Simulation of a PD-controlled body: ``rollout(model, state, controls)`` on one of three engines:
 ``mjx`` (default; differentiable, batchable, runs on a GPU), ``tds`` (pytinydiffsim, the DiffPhy
-paper's engine, forward only, no floor contact) and ``mujoco`` (C MuJoCo with a converged
+paper's engine, forward only, rigid contacts) and ``mujoco`` (C MuJoCo with a converged
 constraint solver, the reference). See ``model`` for the data types."""
 
 from __future__ import annotations
