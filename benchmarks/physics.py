@@ -33,10 +33,10 @@ REPEATS = 5
 WINDOW_FRAMES = 5
 
 
-def timed(fn, *args) -> tuple[float, float]:
-    """(first call incl. compilation, median of REPEATS later calls) in seconds."""
+def timed(fn, *args) -> tuple[float, float, object]:
+    """(compilation, median of REPEATS calls after it) in seconds, and the result."""
     start = time.perf_counter()
-    jax.block_until_ready(fn(*args))
+    result = jax.block_until_ready(fn(*args))
     first = time.perf_counter() - start
     times = []
     for _ in range(REPEATS):
@@ -44,7 +44,7 @@ def timed(fn, *args) -> tuple[float, float]:
         jax.block_until_ready(fn(*args))
         times.append(time.perf_counter() - start)
     run = float(np.median(times))
-    return first - run, run
+    return first - run, run, result
 
 
 def windows(sim, batch: int, rng):
@@ -72,9 +72,9 @@ def throughput(model, batches) -> list[dict]:
     print(f"{'batch':>6} {'rollout sim-s/s':>16} {'v&g sim-s/s':>12} {'compile rollout s':>18} {'compile v&g s':>14}")
     for batch in batches:
         qpos, qvel, controls = windows(sim, batch, rng)
-        observed = np.asarray(rollout(qpos, qvel, controls).keypoints) + 0.01
-        compile_r, run_r = timed(rollout, qpos, qvel, controls)
-        compile_g, run_g = timed(value_and_grad, qpos, qvel, controls, observed)
+        compile_r, run_r, simulated = timed(rollout, qpos, qvel, controls)
+        observed = np.asarray(simulated.keypoints) + 0.01
+        compile_g, run_g, _ = timed(value_and_grad, qpos, qvel, controls, observed)
         row = {
             "batch": batch, "window_s": seconds, "rollout_s": run_r, "value_and_grad_s": run_g,
             "rollout_sim_s_per_s": batch * seconds / run_r, "value_and_grad_sim_s_per_s": batch * seconds / run_g,

@@ -63,7 +63,8 @@ def test_pd_holds_a_standing_pose_for_two_seconds(model):
     assert np.all(np.asarray(trajectory.contacts)[1:] == 1.0)  # both feet on the floor throughout
 
 
-def test_without_pd_the_body_falls(model):
+def test_without_pd_the_body_falls_onto_the_floor(humanoid):
+    model = physics_model(humanoid, floor_contact="all")
     limp = dataclasses.replace(model, stiffness=(0.0,) * model.num_joints)
     sim = physics.simulator(limp)
     state = sim.default_state()
@@ -72,6 +73,7 @@ def test_without_pd_the_body_falls(model):
     trajectory = physics.rollout(limp, State(state.qpos, qvel), hold_rest(sim, 50))
     pelvis = np.asarray(trajectory.keypoints[:, 0, 2])
     assert np.all(np.isfinite(pelvis)) and pelvis[-1] < 0.6 * pelvis[0]
+    assert np.asarray(trajectory.keypoints)[:, :, 2].min() > -0.03  # lands on the floor, not through it
 
 
 @pytest.mark.parametrize("height", [1.5, 2.0])

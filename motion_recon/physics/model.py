@@ -26,7 +26,7 @@ class SimConfig:
     fps: float = 25.0
     timestep: float = 0.004
     solver_iterations: int = 4
-    linesearch_iterations: int = 8
+    linesearch_iterations: int = 4
 
     def __post_init__(self):
         if self.fps <= 0 or self.timestep <= 0 or self.solver_iterations < 1 or self.linesearch_iterations < 1:
