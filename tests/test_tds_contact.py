@@ -69,7 +69,8 @@ def test_pd_holds_a_standing_pose_like_mujoco(model):
     assert abs(pelvis[-1] - reference.keypoints[-1, 0, 2]) < 0.02
 
 
-def test_without_pd_the_body_falls_onto_the_floor(model):
+def test_without_pd_the_body_falls_onto_the_floor(humanoid):
+    model = physics_model(humanoid, floor_contact="all")
     limp = dataclasses.replace(model, stiffness=(0.0,) * model.num_joints)
     sim = physics.simulator(limp, engine="tds")
     state = sim.default_state()
