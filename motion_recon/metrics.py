@@ -1,0 +1,116 @@
+"""Pose and physics metrics of the paper's evaluation (REFERENCE.md section 5).
+
+Positions are (T, J, 3) metres, world z up; 3D errors are reported in millimetres, 2D errors in
+pixels. Missing observations (NaN) are left out of the means.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ROOT = 0  # pelvis, the root of the 17-joint layout
+CONTACT_HEIGHT = 0.05  # m above the ground
+CONTACT_SPEED = 0.02  # m per frame
+GROUND_QUANTILE = 0.05  # the ground is the mean of the lowest 5 % of foot heights
+
+
+def _check(pred, gt, dims: int):
+    pred, gt = np.asarray(pred, dtype=float), np.asarray(gt, dtype=float)
+    if pred.shape != gt.shape or pred.ndim != 3 or pred.shape[-1] != dims:
+        raise ValueError(f"need two (T, J, {dims}) arrays of one shape, got {pred.shape} and {gt.shape}")
+    return pred, gt
+
+
+def mpjpe_g(pred, gt) -> float:
+    """Global mean per-joint position error (mm), no alignment."""
+    pred, gt = _check(pred, gt, 3)
+    return 1000.0 * float(np.nanmean(np.linalg.norm(pred - gt, axis=-1)))
+
+
+def mpjpe(pred, gt, root: int = ROOT) -> float:
+    """Mean per-joint position error (mm) after moving each frame's root onto the ground truth's."""
+    pred, gt = _check(pred, gt, 3)
+    return mpjpe_g(pred - pred[:, root : root + 1], gt - gt[:, root : root + 1])
+
+
+def procrustes_align(pred, gt) -> np.ndarray:
+    """``pred`` mapped per frame by the similarity transform (rotation, uniform scale,
+    translation) that best fits ``gt`` in least squares; the rotation is proper (no reflection)."""
+    pred, gt = _check(pred, gt, 3)
+    aligned = np.full_like(pred, np.nan)
+    for t in range(len(pred)):
+        valid = np.all(np.isfinite(gt[t]), axis=-1) & np.all(np.isfinite(pred[t]), axis=-1)
+        if valid.sum() < 3:
+            continue
+        p, g = pred[t, valid], gt[t, valid]
+        mu_p, mu_g = p.mean(0), g.mean(0)
+        p0, g0 = p - mu_p, g - mu_g
+        u, s, vt = np.linalg.svd(p0.T @ g0)
+        sign = np.sign(np.linalg.det(u @ vt)) or 1.0
+        d = np.array([1.0, 1.0, sign])
+        rotation = (u * d) @ vt  # applied on the right: p0 @ rotation
+        scale = (s * d).sum() / (p0**2).sum()
+        aligned[t] = scale * (pred[t] - mu_p) @ rotation + mu_g
+    return aligned
+
+
+def mpjpe_pa(pred, gt) -> float:
+    """Mean per-joint position error (mm) after per-frame similarity Procrustes alignment."""
+    pred, gt = _check(pred, gt, 3)
+    return mpjpe_g(procrustes_align(pred, gt), gt)
+
+
+def mpjpe_2d(pred, observed, confidence=None) -> float:
+    """Mean 2D keypoint distance (pixels), weighted by per-keypoint ``confidence`` (T, J) if given."""
+    pred, observed = _check(pred, observed, 2)
+    error = np.linalg.norm(pred - observed, axis=-1)
+    weight = np.ones_like(error) if confidence is None else np.asarray(confidence, dtype=float)
+    weight = np.where(np.isfinite(error), weight, 0.0)
+    return float(np.sum(np.nan_to_num(error) * weight) / np.sum(weight))
+
+
+def total_variation(positions) -> float:
+    """Jitter: (1/T) sum_t sum_k |a_{t+1}^k - a_t^k| with a the joint acceleration by second
+    differences, in metres per frame^2 (the unit of the paper's TV column)."""
+    positions = np.asarray(positions, dtype=float)
+    if positions.ndim != 3 or len(positions) < 4:
+        raise ValueError(f"TV needs (T >= 4, J, 3) positions, got {positions.shape}")
+    acceleration = positions[2:] - 2 * positions[1:-1] + positions[:-2]
+    change = np.linalg.norm(np.diff(acceleration, axis=0), axis=-1)
+    return float(np.nansum(change) / len(positions))
+
+
+def foot_skate(pred, reference=None, feet=(3, 6), up: int = 2) -> float:
+    """Percentage of frame transitions in which a foot that should stand still slides.
+
+    A ``reference`` foot (ground truth; default: ``pred`` itself) is in contact when it is within
+    5 cm of the ground (the mean of the lowest 5 % of its foot heights) and moves at most 2 cm
+    per frame; the transition skates when ``pred``'s foot then moves more than 2 cm. Without a
+    reference, contact is the height test alone. ``feet`` are the ankle joints.
+    """
+    pred = np.asarray(pred, dtype=float)
+    self_reference = reference is None
+    reference = pred if self_reference else np.asarray(reference, dtype=float)
+    if pred.shape != reference.shape or pred.ndim != 3 or len(pred) < 2:
+        raise ValueError(f"foot skate needs (T >= 2, J, 3) positions of one shape, got {pred.shape}")
+    ref_feet, pred_feet = reference[:, list(feet)], pred[:, list(feet)]
+    heights = np.sort(ref_feet[..., up].ravel())
+    heights = heights[np.isfinite(heights)]
+    ground = heights[: max(1, int(np.ceil(GROUND_QUANTILE * heights.size)))].mean()
+    near = ref_feet[:-1, :, up] - ground <= CONTACT_HEIGHT
+    still = np.linalg.norm(np.diff(ref_feet, axis=0), axis=-1) <= CONTACT_SPEED
+    contact = near if self_reference else near & still
+    slides = np.linalg.norm(np.diff(pred_feet, axis=0), axis=-1) > CONTACT_SPEED
+    return 100.0 * float(np.mean(np.any(contact & slides, axis=1)))
+
+
+def all_metrics(pred, gt=None, pred_2d=None, observed_2d=None, confidence_2d=None) -> dict[str, float]:
+    """The paper's table columns that the given arrays allow."""
+    result = {}
+    if gt is not None:
+        result.update(mpjpe_g=mpjpe_g(pred, gt), mpjpe=mpjpe(pred, gt), mpjpe_pa=mpjpe_pa(pred, gt))
+    if pred_2d is not None and observed_2d is not None:
+        result["mpjpe_2d"] = mpjpe_2d(pred_2d, observed_2d, confidence_2d)
+    result["tv"] = total_variation(pred)
+    result["foot_skate"] = foot_skate(pred, gt)
+    return result

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from motion_recon import metrics
+
+
+def test_mpjpe_variants_on_hand_computed_cases():
+    gt = np.zeros((2, 3, 3))
+    gt[:, 1, 0] = 1.0
+    gt[:, 2, 1] = 1.0
+    shifted = gt + [0.1, 0.0, 0.0]  # 10 cm global offset
+    assert metrics.mpjpe_g(shifted, gt) == pytest.approx(100.0)
+    assert metrics.mpjpe(shifted, gt) == pytest.approx(0.0)
+    one_off = gt.copy()
+    one_off[:, 2, 2] += 0.03  # a single joint 3 cm off: 1 cm mean over 3 joints
+    assert metrics.mpjpe_g(one_off, gt) == pytest.approx(10.0)
+    assert metrics.mpjpe(one_off, gt) == pytest.approx(10.0)  # the root did not move
+
+
+def test_procrustes_removes_similarity_but_not_reflection():
+    rng = np.random.default_rng(0)
+    gt = rng.normal(size=(4, 17, 3))
+    rotation = Rotation.random(4, random_state=1).as_matrix()
+    moved = 1.3 * np.einsum("tij,tkj->tki", rotation, gt) + rng.normal(size=(4, 1, 3))
+    assert metrics.mpjpe_pa(moved, gt) == pytest.approx(0.0, abs=1e-6)
+    assert metrics.mpjpe(moved, gt) > 100
+    mirrored = gt * [-1.0, 1.0, 1.0]
+    assert metrics.mpjpe_pa(mirrored, gt) > 100  # a reflection is not a rotation
+    with pytest.raises(ValueError, match=r"\(T, J, 3\)"):
+        metrics.mpjpe_pa(gt[..., :2], gt[..., :2])
+
+
+def test_mpjpe_2d_weights_by_confidence_and_skips_missing():
+    observed = np.zeros((1, 3, 2))
+    pred = np.array([[[3.0, 4.0], [0.0, 1.0], [0.0, 0.0]]])
+    assert metrics.mpjpe_2d(pred, observed) == pytest.approx(2.0)
+    assert metrics.mpjpe_2d(pred, observed, np.array([[1.0, 0.0, 1.0]])) == pytest.approx(2.5)
+    observed[0, 0] = np.nan
+    assert metrics.mpjpe_2d(pred, observed) == pytest.approx(0.5)
+
+
+def test_total_variation_of_constant_acceleration_is_zero_and_of_a_kink_is_known():
+    t = np.arange(10.0)
+    falling = np.zeros((10, 1, 3))
+    falling[:, 0, 2] = -0.5 * 0.01 * t**2  # constant acceleration: no change of acceleration
+    assert metrics.total_variation(falling) == pytest.approx(0.0, abs=1e-12)
+    kink = np.zeros((10, 1, 3))
+    kink[5:, 0, 0] = 0.1 * (t[5:] - 4)  # starts moving at 0.1 m/frame after frame 4
+    # acceleration is 0.1 at one frame and zero elsewhere: |change| = 0.1 twice, over T = 10
+    assert metrics.total_variation(kink) == pytest.approx(0.2 / 10)
+
+
+def test_foot_skate_counts_sliding_while_the_reference_stands():
+    frames = 11
+    gt = np.zeros((frames, 17, 3))
+    gt[:, :, 2] = 1.0
+    gt[:, [3, 6], 2] = 0.0  # both feet planted throughout
+    sliding = gt.copy()
+    sliding[:, 3, 0] = 0.05 * np.arange(frames)  # right foot slides 5 cm per frame
+    assert metrics.foot_skate(gt, gt) == 0.0
+    assert metrics.foot_skate(sliding, gt) == pytest.approx(100.0)
+    half = gt.copy()
+    half[5:, 3, 0] = 0.05 * np.arange(frames - 5)  # slides only in the last 5 of 10 transitions
+    assert metrics.foot_skate(half, gt) == pytest.approx(50.0)
+    lifted = gt.copy()
+    lifted[:, 3, 2] = 0.3  # swinging foot high above the ground: in no contact, cannot skate
+    lifted[:, 3, 0] = 0.05 * np.arange(frames)
+    assert metrics.foot_skate(lifted, lifted) == 0.0 and metrics.foot_skate(sliding) == pytest.approx(100.0)
+
+
+def test_all_metrics_picks_the_available_columns():
+    rng = np.random.default_rng(2)
+    gt = rng.normal(size=(6, 17, 3))
+    result = metrics.all_metrics(gt + 0.01, gt)
+    assert set(result) == {"mpjpe_g", "mpjpe", "mpjpe_pa", "tv", "foot_skate"}
+    assert result["mpjpe_g"] == pytest.approx(1000 * np.sqrt(3) * 0.01)
+    two_d = metrics.all_metrics(gt, pred_2d=gt[..., :2], observed_2d=gt[..., :2] + 1.0)
+    assert two_d["mpjpe_2d"] == pytest.approx(np.sqrt(2)) and "mpjpe" not in two_d
