@@ -1,0 +1,48 @@
+"""The common result of every motion reader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])  # +90 deg about x
+
+
+@dataclass(frozen=True)
+class MotionSequence:
+    """3D joint positions of one recorded motion.
+
+    keypoints (T, J, 3) metres, world frame, z up; ``layout`` names the joint order ("h36m17",
+    "coco17" or "bvh", whose joint names are in ``joint_names``).
+    """
+
+    name: str
+    keypoints: np.ndarray
+    fps: float
+    layout: str
+    joint_names: tuple[str, ...] = ()
+    source: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.keypoints.ndim != 3 or self.keypoints.shape[-1] != 3:
+            raise ValueError(f"{self.name}: keypoints must have shape (T, J, 3), got {self.keypoints.shape}")
+
+    def frames(self, start: int, stop: int) -> MotionSequence:
+        """Frames [start, stop) of this sequence."""
+        if not 0 <= start < stop <= len(self.keypoints):
+            raise ValueError(f"{self.name}: frames {start}-{stop} outside 0-{len(self.keypoints)}")
+        return MotionSequence(self.name, self.keypoints[start:stop], self.fps, self.layout, self.joint_names,
+                              {**self.source, "frames": [start, stop]})  # fmt: skip
+
+
+def detect_unit_scale(positions, bone_pairs) -> float:
+    """The factor (1, 0.01 or 0.001) that turns ``positions`` into metres, from the median length of
+    the given (joint, joint) bones, which for a person are 0.2-0.6 m long (thighs, shins, arms)."""
+    positions = np.asarray(positions, dtype=float)
+    lengths = [np.linalg.norm(positions[:, a] - positions[:, b], axis=-1) for a, b in bone_pairs]
+    median = float(np.nanmedian(np.concatenate(lengths)))
+    for scale in (1.0, 0.01, 0.001):
+        if 0.1 <= median * scale <= 1.0:
+            return scale
+    raise ValueError(f"bone lengths of median {median:g} fit neither metres, centimetres nor millimetres")
