@@ -1,0 +1,1 @@
+"""DiffPhy: physics-based reconstruction as optimization of PD control trajectories."""
