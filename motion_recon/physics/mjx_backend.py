@@ -24,6 +24,7 @@ from . import rotations
 from .compiled import CompiledModel, compile_model
 from .model import DEFAULT_CONFIG, PhysicsModel, SimConfig, Trajectory
 
+
 class MjxSimulator(CompiledModel):
     """Rollouts of one model and config; ``rollout`` is a pure function of arrays (jit, grad, vmap)."""
 
