@@ -136,3 +136,24 @@ def test_basin_hopping_counts_everything_and_escapes_a_local_minimum():
     assert res.nfev > plain.nfev and "hops" in res.message
     limited = hopping.minimize(rastrigin.loss, x0, budget=Budget(evaluations=25))
     assert limited.nfev <= 25
+
+
+@pytest.mark.parametrize("name", ["bfgs", "lbfgs", "adam", "gd-momentum", "optimus", "adafactor-mlp"])
+def test_args_reach_the_loss_and_reuse_one_compilation(name):
+    """Minimising one loss for other data of one shape traces it once (data are arguments)."""
+    traces = []
+
+    def loss(x, target, weight):
+        traces.append(1)  # Python side effect: runs only while JAX traces
+        return weight * jnp.sum((x - target) ** 2)
+
+    config = {"seed": 0} if name in ("optimus", "adafactor-mlp") else {}
+    opt = optim.get(name, **config)
+    results = [
+        opt.minimize(loss, np.zeros(3), budget=5, args=(jnp.full(3, t, jnp.float32), jnp.float32(1.0)))
+        for t in (1.0, 2.0, 3.0)
+    ]
+    assert [r.losses[0] for r in results] == pytest.approx([3.0, 12.0, 27.0])
+    first = len(traces)
+    opt.minimize(loss, np.ones(3), budget=5, args=(jnp.full(3, 4.0, jnp.float32), jnp.float32(2.0)))
+    assert len(traces) == first  # the fourth run compiled nothing new

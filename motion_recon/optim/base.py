@@ -2,7 +2,10 @@
 
 Conventions shared by all optimizers:
 
-* ``fun`` maps a flat vector ``(N,)`` to a scalar and is JAX-traceable.
+* ``fun`` maps a flat vector ``(N,)`` to a scalar and is JAX-traceable; with ``args``, it is
+  called as ``fun(x, *args)``. ``args`` (arrays or pytrees) are passed to the compiled function,
+  not baked into it: minimising one ``fun`` for many data of one shape (the windows of a motion)
+  compiles once.
 * ``losses`` holds the *current* loss at every iterate, ``losses[k] = fun(x_k)`` with
   ``losses[0] = fun(x0)``; it is not a best-so-far curve. ``len(losses) == nit + 1``.
 * ``nfev`` counts calls of ``fun``: a value-and-gradient by autodiff counts as one call, a
@@ -97,6 +100,7 @@ class Optimizer(Protocol):
         budget: int | Budget,
         key: jax.Array | None = None,
         stop: StopRule | None = None,
+        args: tuple = (),
     ) -> OptimizeResult: ...
 
 
@@ -108,3 +112,13 @@ def as_vector(x0, dtype) -> np.ndarray:
     if not np.all(np.isfinite(x)):
         raise ValueError("x0 contains NaN or infinite values")
     return x
+
+
+def cached(compile_fn, fun, *rest):
+    """``compile_fn(fun, *rest)`` through its ``functools.lru_cache`` when ``fun`` is hashable
+    (the same loss reuses its compilation), directly otherwise."""
+    try:
+        hash(fun)
+    except TypeError:
+        return compile_fn.__wrapped__(fun, *rest)
+    return compile_fn(fun, *rest)

@@ -36,7 +36,7 @@ class BasinHopping:
 
     def minimize(
         self, fun: LossFn, x0, *, budget: int | Budget, key: jax.Array | None = None,
-        stop: StopRule | None = None,
+        stop: StopRule | None = None, args: tuple = (),
     ) -> OptimizeResult:
         """``key`` draws the perturbations (default ``PRNGKey(0)``)."""
         budget = Budget.of(budget)
@@ -50,7 +50,7 @@ class BasinHopping:
                 iterations=int(min(self.hop_every, iterations_left)),
                 evaluations=None if np.isinf(evaluations_left) else int(evaluations_left),
             )
-            res = self.inner.minimize(fun, x, budget=segment, key=key, stop=stop)
+            res = self.inner.minimize(fun, x, budget=segment, key=key, stop=stop, args=args)
             losses.extend(res.losses)  # a hop's loss is the first of its segment
             nfev, nit = nfev + res.nfev, nit + res.nit
             iterations_left, evaluations_left = iterations_left - res.nit, evaluations_left - res.nfev

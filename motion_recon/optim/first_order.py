@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -9,15 +10,29 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from motion_recon.optim.base import Budget, LossFn, OptimizeResult, StopRule, as_vector
+from motion_recon.optim.base import Budget, LossFn, OptimizeResult, StopRule, as_vector, cached
 from motion_recon.optim.loop import iterate
 
 
-def _step(fun: LossFn, tx: optax.GradientTransformation, x, opt_state):
+def _step(fun: LossFn, tx: optax.GradientTransformation, x, opt_state, args=()):
     """One update: returns the loss and gradient at ``x``, the next iterate and optimizer state."""
-    loss, grad = jax.value_and_grad(fun)(x)
+    loss, grad = jax.value_and_grad(fun)(x, *args)
     updates, opt_state = tx.update(grad, opt_state, x)
     return loss, grad, optax.apply_updates(x, updates), opt_state
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(fun: LossFn, make, learning_rate: float):
+    """The jitted update and loss of ``fun`` for one learning rate, cached so that repeated runs
+    (other starts, other ``args`` of one shape) reuse one compilation."""
+    tx = make(learning_rate)
+
+    @jax.jit
+    def step(x, opt_state, args):
+        loss, grad, x, opt_state = _step(fun, tx, x, opt_state, args)
+        return loss, jnp.all(jnp.isfinite(grad)), x, opt_state
+
+    return step, jax.jit(fun), tx
 
 
 @dataclass(frozen=True)
@@ -37,18 +52,15 @@ class GradientOptimizer:
 
     def minimize(
         self, fun: LossFn, x0, *, budget: int | Budget, key: jax.Array | None = None,
-        stop: StopRule | None = None,
+        stop: StopRule | None = None, args: tuple = (),
     ) -> OptimizeResult:
         """Minimises ``fun`` from ``x0``; ``key`` is unused (the method is deterministic)."""
         x = jnp.asarray(as_vector(x0, jnp.float32))
-        tx = self.make(self.learning_rate)
-
-        @jax.jit
-        def step(x, opt_state):
-            loss, grad, x, opt_state = _step(fun, tx, x, opt_state)
-            return loss, jnp.all(jnp.isfinite(grad)), x, opt_state
-
-        return iterate(step, jax.jit(fun), x, tx.init(x), budget=Budget.of(budget), stop=stop)
+        step, value, tx = cached(_compiled, fun, self.make, self.learning_rate)
+        return iterate(
+            lambda x, state: step(x, state, args), lambda x: value(x, *args), x, tx.init(x),
+            budget=Budget.of(budget), stop=stop,
+        )
 
     def trajectory(self, fun: LossFn, iterations: int) -> Callable[[jax.Array, jax.Array], jax.Array]:
         """A pure function ``(x0: (N,), learning_rate: ()) -> losses: (iterations + 1,)``.

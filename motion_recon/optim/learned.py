@@ -11,7 +11,7 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from motion_recon.optim.base import Budget, LossFn, OptimizeResult, StopRule, as_vector
+from motion_recon.optim.base import Budget, LossFn, OptimizeResult, StopRule, as_vector, cached
 from motion_recon.optim.checkpoint import load_checkpoint
 from motion_recon.optim.loop import iterate
 from motion_recon.paths import data_dir
@@ -51,12 +51,15 @@ class LearnedOptimizer:
 
     def minimize(
         self, fun: LossFn, x0, *, budget: int | Budget, key: jax.Array | None = None,
-        stop: StopRule | None = None,
+        stop: StopRule | None = None, args: tuple = (),
     ) -> OptimizeResult:
         """Minimises ``fun`` from ``x0``; ``key`` is unused (the rule is deterministic)."""
         x = jnp.asarray(as_vector(x0, jnp.float32))
-        step = functools.partial(_step(fun, self.rule.update), self.theta)
-        return iterate(step, jax.jit(fun), x, self.rule.init_state(x), budget=Budget.of(budget), stop=stop)
+        step, value = cached(_compiled, fun, self.rule.update)
+        return iterate(
+            lambda x, state: step(self.theta, x, state, args), lambda x: value(x, *args), x,
+            self.rule.init_state(x), budget=Budget.of(budget), stop=stop,
+        )
 
     def trajectory(self, fun: LossFn, iterations: int) -> Callable[[jax.Array], jax.Array]:
         """A pure function ``x0: (N,) -> losses: (iterations + 1,)`` to ``jit(vmap)`` over starts."""
@@ -72,20 +75,24 @@ class LearnedOptimizer:
         return run
 
 
-def _advance(fun: LossFn, update, theta, x, state):
+def _advance(fun: LossFn, update, theta, x, state, args=()):
     """One step: the loss and gradient at ``x``, then the rule's next iterate and state."""
-    loss, grad = jax.value_and_grad(fun)(x)
+    loss, grad = jax.value_and_grad(fun)(x, *args)
     x_next, state = update(theta, state, x, grad)
     return loss, grad, x_next, state
 
 
-def _step(fun: LossFn, update):
+@functools.lru_cache(maxsize=64)
+def _compiled(fun: LossFn, update):
+    """The jitted step and loss of ``fun``, cached so that repeated runs (other starts, other
+    ``args`` of one shape) reuse one compilation."""
+
     @jax.jit
-    def step(theta, x, state):
-        loss, grad, x_next, state = _advance(fun, update, theta, x, state)
+    def step(theta, x, state, args):
+        loss, grad, x_next, state = _advance(fun, update, theta, x, state, args)
         return loss, jnp.all(jnp.isfinite(grad)), x_next, state
 
-    return step
+    return step, jax.jit(fun)
 
 
 def default_checkpoint(name: str) -> Path:

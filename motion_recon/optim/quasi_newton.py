@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 
-from motion_recon.optim.base import Budget, LossFn, OptimizeResult, Status, StopRule, as_vector
+from motion_recon.optim.base import Budget, LossFn, OptimizeResult, Status, StopRule, as_vector, cached
 
 Gradient = Literal["finite-difference", "exact"]
 _SCIPY_STOPPED_BY_CALLBACK = 99
@@ -38,15 +38,11 @@ def _compiled(fun: LossFn, gradient: Gradient):
     """Jitted value and gradient of ``fun``, cached so repeated starts on one loss compile once."""
     if gradient == "exact":
         return jax.jit(fun), jax.jit(jax.grad(fun))
-    return jax.jit(fun), jax.jit(lambda x: forward_difference_gradient(fun, x, fun(x)))
 
+    def finite_difference(x, *args):
+        return forward_difference_gradient(lambda y: fun(y, *args), x, fun(x, *args))
 
-def _hashable(obj) -> bool:
-    try:
-        hash(obj)
-    except TypeError:
-        return False
-    return True
+    return jax.jit(fun), jax.jit(finite_difference)
 
 
 class _EvaluationBudgetSpent(Exception):
@@ -90,23 +86,23 @@ class ScipyOptimizer:
 
     def minimize(
         self, fun: LossFn, x0, *, budget: int | Budget, key: jax.Array | None = None,
-        stop: StopRule | None = None,
+        stop: StopRule | None = None, args: tuple = (),
     ) -> OptimizeResult:
         """Minimises ``fun`` from ``x0``; ``key`` is unused (the method is deterministic)."""
         budget = Budget.of(budget)
         x0 = as_vector(x0, np.float64)
         counter = _Counter(budget.evaluations)
         with jax.enable_x64(True):
-            value, grad = _compiled(fun, self.gradient) if _hashable(fun) else _compiled.__wrapped__(fun, self.gradient)
+            value, grad = cached(_compiled, fun, self.gradient)
             grad_cost = 1 if self.gradient == "exact" else x0.size
 
             def scipy_fun(x):
                 counter.charge(1)
-                return float(value(x))
+                return float(value(x, *args))
 
             def scipy_jac(x):
                 counter.charge(grad_cost)
-                return np.asarray(grad(x), dtype=np.float64)
+                return np.asarray(grad(x, *args), dtype=np.float64)
 
             f0 = scipy_fun(x0)
             if not np.isfinite(f0):
