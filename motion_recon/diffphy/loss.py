@@ -33,6 +33,9 @@ class LossConfig:
     smoothness_weight: float = 1e-3
 
 
+DEFAULT_LOSS = LossConfig()
+
+
 class WindowData(NamedTuple):
     """One window: start state, reference PD targets (W+1, J, 4), observed keypoints (W+1, K, 3)
     and their weights (W+1, K) (0 where a keypoint is missing; frame 0 is the start and is not

@@ -1,0 +1,95 @@
+"""Window-by-window DiffPhy reconstruction: each window's control offsets are optimized with any
+optimizer of ``motion_recon.optim``, starting from the previous window's simulated end state."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..optim import Budget
+from .loss import DEFAULT_LOSS, LossConfig, WindowData, pd_targets, window_loss
+
+
+@dataclass(frozen=True)
+class WindowTrace:
+    """One window: its frames [start, stop], the loss at every iterate, evaluations, status."""
+
+    start: int
+    stop: int
+    losses: np.ndarray
+    nfev: int
+    status: str
+
+
+@dataclass
+class Reconstruction:
+    """The simulated motion: keypoints (T, K, 3), qpos (T, nq), qvel (T, nv), PD targets
+    (T, J, 4), and one trace per window."""
+
+    keypoints: np.ndarray
+    qpos: np.ndarray
+    qvel: np.ndarray
+    controls: np.ndarray
+    windows: list[WindowTrace] = field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=16)
+def _loss(sim, config: LossConfig):
+    """One loss function per (simulator, config): the optimizers compile it once for all windows."""
+    return functools.partial(window_loss, sim, config)
+
+
+def window_starts(frames: int, window: int) -> list[int]:
+    """Starts of consecutive windows of ``window`` simulated frames covering frames 0..T-1; the
+    last window is moved back to end at T-1 (it starts from the state simulated there), so every
+    window has the same length and one compilation serves them all."""
+    if frames < window + 1:
+        raise ValueError(f"a sequence of {frames} frames is shorter than one window ({window} frames + start)")
+    starts = list(range(0, frames - 1 - window + 1, window))
+    if starts[-1] + window < frames - 1:
+        starts.append(frames - 1 - window)
+    return starts
+
+
+def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: LossConfig = DEFAULT_LOSS,
+                max_evals: int = 50, weights=None, stop=None, progress=None) -> Reconstruction:  # fmt: skip
+    """Optimizes PD controls so that ``sim`` reproduces observed ``keypoints`` (T, K, 3).
+
+    ``reference`` (T, J, 4): kinematic PD targets (e.g. the inverse-kinematics poses), the
+    controls at u = 0; (qpos0, qvel0): the state at frame 0; ``weights`` (T, K): per-keypoint
+    weights (default 1, 0 where a keypoint is NaN); ``max_evals``: function evaluations per
+    window; ``stop``: a stopping rule factory called per window (e.g. ``RelativeDecrease``).
+    ``progress(done, total)`` is called after every window.
+    """
+    keypoints = np.asarray(keypoints, np.float32)
+    reference = np.asarray(reference, np.float32)
+    frames, window = len(keypoints), config.window
+    if weights is None:
+        weights = np.isfinite(keypoints).all(axis=-1).astype(np.float32)
+    weights = np.asarray(weights, np.float32)
+    loss = _loss(sim, config)
+    qpos = np.zeros((frames, len(qpos0)), np.float32)
+    qvel = np.zeros((frames, len(qvel0)), np.float32)
+    qpos[0], qvel[0] = qpos0, qvel0
+    simulated = np.full(keypoints.shape, np.nan, np.float32)
+    controls = reference.copy()
+    result = Reconstruction(simulated, qpos, qvel, controls)
+    starts = window_starts(frames, window)
+    for k, start in enumerate(starts):
+        span = slice(start, start + window + 1)
+        data = WindowData(qpos[start], qvel[start], reference[span], keypoints[span], weights[span])
+        u0 = np.zeros(reference[span].shape[:-1] + (3,), np.float32).ravel()
+        res = optimizer.minimize(loss, u0, budget=Budget(evaluations=max_evals), args=(data,),
+                                 stop=None if stop is None else stop())  # fmt: skip
+        offsets = np.asarray(res.x, np.float32).reshape(data.reference.shape[:-1] + (3,))
+        targets = np.asarray(pd_targets(offsets, data.reference))
+        trajectory = sim.compiled_rollout(data.qpos0, data.qvel0, targets)
+        simulated[span] = np.asarray(trajectory.keypoints)
+        qpos[span], qvel[span] = np.asarray(trajectory.qpos), np.asarray(trajectory.qvel)
+        controls[span] = targets
+        result.windows.append(WindowTrace(start, start + window, np.asarray(res.losses), res.nfev, str(res.status)))
+        if progress is not None:
+            progress(k + 1, len(starts))
+    return result
