@@ -53,8 +53,8 @@ def windows(sim, batch: int, rng):
     qpos = np.tile(qpos, (batch, 1))
     qvel = np.tile(qvel, (batch, 1))
     qvel[:, 6:] = rng.normal(scale=0.2, size=(batch, qvel.shape[1] - 6))
-    rest = np.asarray(sim.joint_quaternions(sim.default_state().qpos))
-    keys = rest + rng.normal(scale=0.05, size=(batch, WINDOW_FRAMES + 1, *rest.shape))
+    rest = sim.rest_controls(WINDOW_FRAMES)
+    keys = rest + rng.normal(scale=0.05, size=(batch, *rest.shape))
     return qpos, qvel, (keys / np.linalg.norm(keys, axis=-1, keepdims=True)).astype(np.float32)
 
 
@@ -92,7 +92,7 @@ def march(sim, seconds: float = 1.0) -> np.ndarray:
 
     frames = int(seconds * sim.config.fps) + 1
     t = np.arange(frames) / sim.config.fps
-    keys = np.tile(np.asarray(sim.joint_quaternions(sim.default_state().qpos)), (frames, 1, 1))
+    keys = sim.rest_controls(frames - 1)
     names = sim.model.joint_names
     for side, phase in (("left", 0.0), ("right", np.pi)):
         lift = 0.5 * np.clip(np.sin(2 * np.pi * t + phase), 0, None)  # rad

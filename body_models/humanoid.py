@@ -185,6 +185,3 @@ def _capsule_inertia(capsule: Capsule) -> tuple[float, np.ndarray, np.ndarray]:
     inertia = across * np.eye(3) + (along - across) * np.outer(u, u)
     return m_cyl + 2 * m_cap, 0.5 * (capsule.start + capsule.end), inertia
 
-
-def foot_links(humanoid: Humanoid) -> tuple[str, ...]:
-    return tuple(link.name for link in humanoid.links if link.name in FEET)

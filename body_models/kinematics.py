@@ -17,7 +17,7 @@ from scipy.spatial.transform import Rotation
 from motion_recon.physics import rotations
 
 from .humanoid import Humanoid
-from .skeleton import INDEX, JOINTS, NUM_JOINTS
+from .skeleton import INDEX, NUM_JOINTS
 
 
 def num_qpos(humanoid: Humanoid) -> int:
@@ -104,5 +104,3 @@ def velocities(humanoid: Humanoid, qpos, fps: float) -> np.ndarray:
     angular = (q0.inv() * q1).as_rotvec().reshape(len(qpos), quats.shape[1], 3) / span[:, None, None]
     return np.concatenate([linear, angular.reshape(len(qpos), -1)], axis=1)
 
-
-__all__ = ["JOINTS", "forward_kinematics", "inverse_kinematics", "num_qpos", "velocities"]

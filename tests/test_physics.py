@@ -19,21 +19,6 @@ from motion_recon.physics.tds_backend import SimulationDiverged
 pytdsim = pytest.importorskip("pytinydiffsim")  # CPython 3.11 wheels only; present in CI
 
 
-@pytest.fixture(scope="module")
-def humanoid():
-    return build_humanoid(shape_from_height(1.75))
-
-
-@pytest.fixture(scope="module")
-def model(humanoid):
-    return physics_model(humanoid)
-
-
-def hold_rest(sim, frames):
-    rest = np.asarray(sim.joint_quaternions(sim.default_state().qpos))
-    return np.tile(rest[None], (frames + 1, 1, 1))
-
-
 def test_rotations_round_trip_and_slerp():
     rng = np.random.default_rng(0)
     r = jnp.asarray(rng.uniform(-1.5, 1.5, (8, 3)))
@@ -56,7 +41,7 @@ def test_rotations_round_trip_and_slerp():
 def test_pd_holds_a_standing_pose_for_two_seconds(model):
     sim = physics.simulator(model)
     state = sim.default_state()
-    trajectory = physics.rollout(model, state, hold_rest(sim, 50))
+    trajectory = physics.rollout(model, state, sim.rest_controls(50))
     pelvis = np.asarray(trajectory.keypoints[:, 0, 2])
     assert np.all(np.isfinite(np.asarray(trajectory.qpos)))
     assert np.abs(pelvis - pelvis[0]).max() < 0.05
@@ -70,7 +55,7 @@ def test_without_pd_the_body_falls_onto_the_floor(humanoid):
     state = sim.default_state()
     qvel = np.array(state.qvel)
     qvel[4] = 0.3  # a slight forward sway
-    trajectory = physics.rollout(limp, State(state.qpos, qvel), hold_rest(sim, 50))
+    trajectory = physics.rollout(limp, State(state.qpos, qvel), sim.rest_controls(50))
     pelvis = np.asarray(trajectory.keypoints[:, 0, 2])
     assert np.all(np.isfinite(pelvis)) and pelvis[-1] < 0.6 * pelvis[0]
     assert np.asarray(trajectory.keypoints)[:, :, 2].min() > -0.03  # lands on the floor, not through it
@@ -80,7 +65,7 @@ def test_without_pd_the_body_falls_onto_the_floor(humanoid):
 def test_other_body_sizes_stand_stably(height):
     model = physics_model(build_humanoid(shape_from_height(height)))
     sim = physics.simulator(model, engine="mujoco")
-    trajectory = sim.rollout(*sim.default_state(), hold_rest(sim, 50))
+    trajectory = sim.rollout(*sim.default_state(), sim.rest_controls(50))
     pelvis = trajectory.keypoints[:, 0, 2]
     assert np.all(np.isfinite(trajectory.qpos)) and np.abs(pelvis - pelvis[0]).max() < 0.05
 
@@ -95,7 +80,7 @@ def test_mjx_agrees_with_pytinydiffsim_in_flight_and_vmaps(model):
         qpos = np.array(rest.qpos, dtype=float)
         qpos[2] = height
         starts.append((qpos, rng.normal(scale=0.5, size=rest.qvel.shape)))
-        keys = hold_rest(mjx_sim, 5) + rng.normal(scale=0.3, size=(6, model.num_joints, 4))
+        keys = mjx_sim.rest_controls(5) + rng.normal(scale=0.3, size=(6, model.num_joints, 4))
         controls.append(keys / np.linalg.norm(keys, axis=-1, keepdims=True))
     batched = jax.jit(jax.vmap(mjx_sim.rollout))(
         np.stack([s[0] for s in starts]), np.stack([s[1] for s in starts]), np.stack(controls)
@@ -114,7 +99,7 @@ def test_tds_reports_divergence(model):
     bad = np.array(qvel, dtype=float)
     bad[7] = np.nan
     with pytest.raises(SimulationDiverged, match="frame 1"):
-        sim.rollout(qpos, bad, hold_rest(sim, 1))
+        sim.rollout(qpos, bad, sim.rest_controls(1))
 
 
 def test_controls_of_the_wrong_shape_are_rejected(model):
@@ -133,7 +118,7 @@ def test_gradient_matches_central_differences_with_steady_contacts(model):
         rng = np.random.default_rng(2)
         qvel = np.array(state.qvel, dtype=float)
         qvel[6:] = rng.normal(scale=0.1, size=qvel.size - 6)  # not at exact rest (MJX zero-norm trap)
-        keys = hold_rest(sim, 2) + rng.normal(scale=0.05, size=(3, model.num_joints, 4))
+        keys = sim.rest_controls(2) + rng.normal(scale=0.05, size=(3, model.num_joints, 4))
         weights = rng.normal(size=(3, 17, 3))
 
         def loss(controls):

@@ -7,27 +7,10 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from body_models.humanoid import build_humanoid
 from body_models.model_files import physics_model
-from body_models.shape import shape_from_height
 from motion_recon import physics
 
 pytest.importorskip("pytinydiffsim")  # CPython 3.11 wheels only; present in CI
-
-
-@pytest.fixture(scope="module")
-def humanoid():
-    return build_humanoid(shape_from_height(1.75))
-
-
-@pytest.fixture(scope="module")
-def model(humanoid):
-    return physics_model(humanoid)
-
-
-def hold_rest(sim, frames):
-    rest = np.asarray(sim.joint_quaternions(sim.default_state().qpos))
-    return np.tile(rest[None], (frames + 1, 1, 1))
 
 
 @pytest.mark.parametrize("floor_contact", ["all", "feet"])
@@ -60,12 +43,12 @@ def test_collision_shapes_match_the_mjcf(humanoid, floor_contact):
 
 def test_pd_holds_a_standing_pose_like_mujoco(model):
     sim = physics.simulator(model, engine="tds")
-    trajectory = sim.rollout(*sim.default_state(), hold_rest(sim, 25))
+    trajectory = sim.rollout(*sim.default_state(), sim.rest_controls(25))
     pelvis = trajectory.keypoints[:, 0, 2]
     assert np.all(np.isfinite(trajectory.qpos))
     assert np.abs(pelvis - pelvis[0]).max() < 0.05
     assert np.all(trajectory.contacts == 1.0)  # both feet on the floor throughout
-    reference = physics.simulator(model, engine="mujoco").rollout(*sim.default_state(), hold_rest(sim, 25))
+    reference = physics.simulator(model, engine="mujoco").rollout(*sim.default_state(), sim.rest_controls(25))
     assert abs(pelvis[-1] - reference.keypoints[-1, 0, 2]) < 0.02
 
 
@@ -76,7 +59,7 @@ def test_without_pd_the_body_falls_onto_the_floor(humanoid):
     state = sim.default_state()
     qvel = np.array(state.qvel)
     qvel[4] = 0.3  # a slight forward sway
-    trajectory = sim.rollout(state.qpos, qvel, hold_rest(sim, 75))  # 3 s: lying on the floor at the end
+    trajectory = sim.rollout(state.qpos, qvel, sim.rest_controls(75))  # 3 s: lying on the floor at the end
     pelvis = trajectory.keypoints[:, 0, 2]
     assert np.all(np.isfinite(trajectory.qpos))
     assert pelvis[50] < 0.6 * pelvis[0] and pelvis[-1] < 0.2

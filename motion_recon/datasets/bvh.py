@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .sequence import Y_UP_TO_Z_UP, MotionSequence
+from .sequence import Y_UP_TO_Z_UP, MotionSequence, metre_scale
 
 _AXES = {"Xrotation": "X", "Yrotation": "Y", "Zrotation": "Z"}
 _POSITIONS = {"Xposition": 0, "Yposition": 1, "Zposition": 2}
@@ -114,7 +114,4 @@ def _forward_kinematics(joints: list[_Joint], values: np.ndarray) -> np.ndarray:
 def _unit_scale(points: np.ndarray, path: Path) -> float:
     """1, 0.01 or 0.001: whichever makes the skeleton's largest extent 0.5-3 m (a person)."""
     extent = float(np.max(np.ptp(points, axis=0)))
-    for scale in (1.0, 0.01, 0.001):
-        if 0.5 <= extent * scale <= 3.0:
-            return scale
-    raise ValueError(f"{path}: a skeleton {extent:g} units across fits neither metres, centimetres nor millimetres")
+    return metre_scale(extent, 0.5, 3.0, f"{path}: a skeleton {extent:g} units across does")

@@ -42,7 +42,12 @@ def detect_unit_scale(positions, bone_pairs) -> float:
     positions = np.asarray(positions, dtype=float)
     lengths = [np.linalg.norm(positions[:, a] - positions[:, b], axis=-1) for a, b in bone_pairs]
     median = float(np.nanmedian(np.concatenate(lengths)))
+    return metre_scale(median, 0.1, 1.0, f"bone lengths of median {median:g}")
+
+
+def metre_scale(size: float, low: float, high: float, what: str) -> float:
+    """1, 0.01 or 0.001: the unit factor that puts ``size`` between ``low`` and ``high`` metres."""
     for scale in (1.0, 0.01, 0.001):
-        if 0.1 <= median * scale <= 1.0:
+        if low <= size * scale <= high:
             return scale
-    raise ValueError(f"bone lengths of median {median:g} fit neither metres, centimetres nor millimetres")
+    raise ValueError(f"{what} fit neither metres, centimetres nor millimetres")

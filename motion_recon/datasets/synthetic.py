@@ -49,7 +49,7 @@ def synthetic_sequence(sim, frames: int, seed: int, *, amplitude=None, qvel_scal
     qpos, qvel = sim.default_state()
     qvel = np.array(qvel, dtype=float)
     qvel[6:] = rng.normal(scale=qvel_scale, size=qvel.size - 6)
-    rest = np.array(sim.joint_quaternions(np.asarray(qpos)), dtype=float)
+    rest = sim.rest_controls(0)[0].astype(float)
     lean = Rotation.from_rotvec([0.0, -STANCE_LEAN, 0.0]).as_quat(scalar_first=True)  # toe up about the ankle's y
     rest[["ankle" in name for name in sim.model.joint_names]] = lean
     controls = smooth_random_targets(rest, frames, sim.config.fps, rng, amplitude=amplitude)

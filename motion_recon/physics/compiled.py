@@ -50,6 +50,11 @@ class CompiledModel:
         """(..., J, 4) local quaternions of the actuated joints in a qpos."""
         return qpos[..., self.qpos_index]
 
+    def rest_controls(self, frames: int) -> np.ndarray:
+        """(frames + 1, J, 4) PD targets that hold the reference pose."""
+        rest = self.joint_quaternions(np.asarray(self.mj_model.qpos0, dtype=np.float32))
+        return np.tile(rest[None], (frames + 1, 1, 1))
+
     def floor_contacts(self, geom_xpos, geom_xmat, xp=np):
         """(C,) 1.0 where a reported body's lowest sphere/capsule point is within
         ``CONTACT_DISTANCE`` of the floor z = 0 (``xp``: numpy or jax.numpy)."""

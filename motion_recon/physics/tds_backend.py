@@ -83,6 +83,7 @@ class TdsSimulator(CompiledModel):
         self._solver.pgs_iterations_ = PGS_ITERATIONS
         self._solver.erp_ = ERP
         self.nv = mj.nv
+        self._mass = self.pd.Matrix(self.nv, self.nv)  # reused every step
         links = {link.link_name: i for i, link in enumerate(self.mb.links)}
         body_names = [mj.body(b).name for b in range(mj.nbody)]
         self._body_links = [links[name] for name in body_names[1:]]
@@ -154,9 +155,8 @@ class TdsSimulator(CompiledModel):
         _assign(self.mb.tau, tau)
         pd.forward_dynamics(self.mb, pd.Vector3(*self._gravity))
         qdd = _read(self.mb.qdd, self.nv)
-        mass = pd.Matrix(self.nv, self.nv)
-        pd.mass_matrix(self.mb, self.mb.q, mass)
-        m_rb = np.array([[mass[i, j] for j in range(self.nv)] for i in range(self.nv)])
+        pd.mass_matrix(self.mb, self.mb.q, self._mass)
+        m_rb = np.array([[self._mass[i, j] for j in range(self.nv)] for i in range(self.nv)])
         # contacts at the pre-step pose (forward_dynamics updated the link frames): the solver
         # turns the unconstrained velocity in mb.qd into the constrained one
         _assign(self.mb.qd, qd + dt * qdd)
