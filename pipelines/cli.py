@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -134,6 +135,106 @@ def train_command(
     console.print(f"step {last['step']}: meta-loss {last['meta_loss']:.3f}; checkpoint in {out}")
 
 
+METRIC_COLUMNS = (
+    ("mpjpe_g", "MPJPE-G", "{:.1f}"), ("mpjpe", "MPJPE", "{:.1f}"), ("mpjpe_pa", "MPJPE-PA", "{:.1f}"),
+    ("mpjpe_2d", "MPJPE-2d", "{:.1f}"), ("tv", "TV", "{:.3f}"), ("foot_skate", "skate %", "{:.1f}"),
+    ("evals_per_window", "evals/win", "{:.1f}"), ("wall_s", "wall s", "{:.0f}"),
+)  # fmt: skip
+
+
+def _metrics_table(title: str, rows: dict[str, dict]) -> Table:
+    """One row per named metrics dictionary; columns that no row has are left out."""
+    columns = [c for c in METRIC_COLUMNS if any(c[0] in r for r in rows.values())]
+    table = Table(title=title)
+    table.add_column("")
+    for _, header, _ in columns:
+        table.add_column(header, justify="right")
+    for name, row in rows.items():
+        table.add_row(name, *(fmt.format(row[key]) if key in row else "-" for key, _, fmt in columns))
+    return table
+
+
+def _window_progress(label: str) -> Progress:
+    return Progress(
+        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn("windows"),
+        TimeElapsedColumn(), console=console, transient=False,
+    )
+
+
+def _summary(result) -> dict:
+    """The metrics of a result plus evaluations per window and wall time."""
+    return {**result.metrics, "evals_per_window": float(result.windows["nfev"].mean()),
+            "wall_s": float(result.optimization.get("wall_s", float("nan")))}  # fmt: skip
+
+
+@app.command("mocap")
+def mocap_command(
+    file: Annotated[Path, typer.Argument(help="Motion file: Human3.6M .cdf, AIST++ .pkl, .bvh or .npz (T, 17, 3).")],
+    optimizer: Annotated[str, typer.Option(help="bfgs, optimus, adam, adafactor-mlp (or lbfgs, gd-momentum).")] = "bfgs",
+    max_evals: Annotated[str, typer.Option(help="Function evaluations per window.")] = "50",
+    engine: Annotated[str, typer.Option(help="Simulator of the result: mjx, or tds / mujoco (forward only, MJX gradients).")] = "mjx",
+    out: Annotated[Optional[Path], typer.Option(help="Result file (HDF5).")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the metrics as JSON here.")] = None,
+    start: Annotated[str, typer.Option(help="First frame (in the file's frame rate).")] = "0",
+    frames: Annotated[Optional[str], typer.Option(help="Number of frames (default: to the end).")] = None,
+    stopping: Annotated[bool, typer.Option("--stopping", help="Stop a window early by the paper's rule (N = 5).")] = False,
+    checkpoint: Annotated[Optional[str], typer.Option(help="Learned optimizer checkpoint folder.")] = None,
+    seed: Annotated[str, typer.Option(help="Seed.")] = "0",
+) -> None:
+    """Reconstruct a motion-capture sequence in physical simulation and print its metrics."""
+    from motion_recon.datasets import read_motion
+    from motion_recon.io import write_json
+    from motion_recon.result_file import write_result
+    from pipelines.mocap import MocapConfig, reconstruct_motion
+
+    first, count = _number(start, "start"), _number(frames, "frames")
+    try:
+        if engine not in ("mjx", "tds", "mujoco"):
+            raise ValueError(f"unknown engine {engine!r}; choose mjx, tds or mujoco")
+        sequence = read_motion(file)
+        if first or count is not None:
+            sequence = sequence.frames(first, len(sequence.keypoints) if count is None else first + count)
+        config = MocapConfig(optimizer=optimizer, max_evals=_number(max_evals, "max-evals"), engine=engine,
+                             stopping=stopping, seed=_number(seed, "seed"), checkpoint=checkpoint)  # fmt: skip
+        with _window_progress(f"mocap {sequence.name}") as progress:
+            bar = progress.add_task("windows", total=None)
+            result = reconstruct_motion(sequence, config,
+                                        progress=lambda done, total: progress.update(bar, completed=done, total=total))  # fmt: skip
+    except (ValueError, FileNotFoundError) as err:
+        fail(str(err))
+    console.print(_metrics_table(f"{sequence.name}: {optimizer}, {engine}", {sequence.name: _summary(result)}))
+    if out is not None:
+        write_result(out, result)
+        console.print(f"wrote {out}")
+    if json_path is not None:
+        write_json(json_path, {"sequence": sequence.name, "optimizer": optimizer, **_summary(result)})
+        console.print(f"wrote {json_path}")
+
+
+@app.command("report")
+def report_command(result_file: Annotated[Path, typer.Argument(help="A result file written by recon mocap / eval.")]) -> None:
+    """Summarise a result file: input, body, optimizer, per-window losses and metrics."""
+    from motion_recon.result_file import read_result
+
+    try:
+        result = read_result(result_file)
+    except (ValueError, FileNotFoundError) as err:
+        fail(str(err))
+    windows = result.windows
+    frames = len(result.simulated)
+    console.print(f"[bold]{result.name}[/]: {frames} frames at {result.fps:g} fps ({frames / result.fps:.1f} s), "
+                  f"engine {result.engine}, body {result.body['height']:.2f} m / {result.body['mass']:.1f} kg")  # fmt: skip
+    console.print(f"optimizer {result.optimization.get('optimizer')}, {len(windows['start'])} windows, "
+                  f"{windows['nfev'].sum()} evaluations ({windows['nfev'].mean():.1f} per window), "
+                  f"checkpoint {result.provenance.get('checkpoint') or '-'}")  # fmt: skip
+    first = windows["losses"][:, 0]
+    final = [row[np.isfinite(row)][-1] for row in windows["losses"]]
+    console.print(f"window loss: first {np.mean(first):.3e} -> final {np.mean(final):.3e} (mean over windows); "
+                  f"status {_counts(windows['status'])}")  # fmt: skip
+    console.print(_metrics_table("metrics", {result.name: _summary(result)}))
+    console.print(f"made by: {result.provenance.get('command', '-')} ({result.provenance.get('created', '-')})")
+
+
 def _print_results(records, report) -> None:
     from motion_recon.functions.paper import load_paper_table
 
@@ -164,3 +265,8 @@ def main() -> None:
 @app.callback()
 def _root() -> None:
     """Keeps ``recon`` a command group while it has few commands."""
+
+
+def _counts(values) -> str:
+    names, counts = np.unique(np.asarray(values), return_counts=True)
+    return ", ".join(f"{n} {c}" for n, c in zip(names, counts, strict=True))

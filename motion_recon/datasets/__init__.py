@@ -1,6 +1,25 @@
 """Motion capture readers. Each returns a ``MotionSequence`` in metres, world z up, in the
 file's own joint layout; ``body_models.skeleton`` maps layouts into the 17-joint one."""
 
+from pathlib import Path
+
 from .sequence import MotionSequence, detect_unit_scale
 
-__all__ = ["MotionSequence", "detect_unit_scale"]
+__all__ = ["MotionSequence", "detect_unit_scale", "read_motion", "MOTION_SUFFIXES"]
+
+MOTION_SUFFIXES = (".cdf", ".pkl", ".bvh", ".npz")
+
+
+def read_motion(path) -> MotionSequence:
+    """Reads a mocap file by its suffix: Human3.6M ``.cdf`` (at 25 fps), AIST++ ``.pkl``,
+    ``.bvh`` or ``.npz``."""
+    from . import aist, arrays, bvh, h36m
+
+    path = Path(path)
+    readers = {".cdf": h36m.read_positions, ".pkl": aist.read_keypoints3d, ".bvh": bvh.read_bvh, ".npz": arrays.read_npz}
+    reader = readers.get(path.suffix.lower())
+    if reader is None:
+        raise ValueError(f"{path}: unknown motion file type {path.suffix!r}; use one of {', '.join(MOTION_SUFFIXES)}")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    return reader(path)

@@ -35,6 +35,24 @@ class MotionSequence:
         return MotionSequence(self.name, self.keypoints[start:stop], self.fps, self.layout, self.joint_names,
                               {**self.source, "frames": [start, stop]})  # fmt: skip
 
+    def resampled(self, fps: float) -> MotionSequence:
+        """This motion at ``fps`` frames per second, linearly interpolated in time (a frame rate
+        that divides this one exactly keeps every n-th frame unchanged)."""
+        if fps <= 0:
+            raise ValueError(f"{self.name}: frame rate must be positive, got {fps}")
+        if abs(fps - self.fps) < 1e-9:
+            return self
+        duration = (len(self.keypoints) - 1) / self.fps
+        times = np.arange(0.0, duration + 1e-9, 1.0 / fps)
+        position = times * self.fps
+        before = np.minimum(np.floor(position + 1e-9).astype(int), len(self.keypoints) - 1)
+        after = np.minimum(before + 1, len(self.keypoints) - 1)
+        weight = np.clip(position - before, 0.0, 1.0)[:, None, None]
+        points = (1.0 - weight) * self.keypoints[before] + weight * self.keypoints[after]
+        points = np.where(weight == 0.0, self.keypoints[before], points)  # NaN-free where no blend is needed
+        return MotionSequence(self.name, points, fps, self.layout, self.joint_names,
+                              {**self.source, "resampled_from_fps": self.fps})  # fmt: skip
+
 
 def detect_unit_scale(positions, bone_pairs) -> float:
     """The factor (1, 0.01 or 0.001) that turns ``positions`` into metres, from the median length of

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
+import jax
 import numpy as np
 
 from ..optim import Budget
@@ -26,12 +27,13 @@ class WindowTrace:
 @dataclass
 class Reconstruction:
     """The simulated motion: keypoints (T, K, 3), qpos (T, nq), qvel (T, nv), PD targets
-    (T, J, 4), and one trace per window."""
+    (T, J, 4), floor contacts (T, C) of the simulator's contact bodies, and one trace per window."""
 
     keypoints: np.ndarray
     qpos: np.ndarray
     qvel: np.ndarray
     controls: np.ndarray
+    contacts: np.ndarray
     windows: list[WindowTrace] = field(default_factory=list)
 
 
@@ -54,13 +56,17 @@ def window_starts(frames: int, window: int) -> list[int]:
 
 
 def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: LossConfig = DEFAULT_LOSS,
-                max_evals: int = 50, weights=None, stop=None, progress=None) -> Reconstruction:  # fmt: skip
+                max_evals: int = 50, weights=None, stop=None, key=None, playback=None,
+                progress=None) -> Reconstruction:  # fmt: skip
     """Optimizes PD controls so that ``sim`` reproduces observed ``keypoints`` (T, K, 3).
 
     ``reference`` (T, J, 4): kinematic PD targets (e.g. the inverse-kinematics poses), the
     controls at u = 0; (qpos0, qvel0): the state at frame 0; ``weights`` (T, K): per-keypoint
     weights (default 1, 0 where a keypoint is NaN); ``max_evals``: function evaluations per
-    window; ``stop``: a stopping rule factory called per window (e.g. ``RelativeDecrease``).
+    window; ``stop``: a stopping rule factory called per window (e.g. ``RelativeDecrease``);
+    ``key``: a ``jax.random`` key for stochastic optimizers (folded with the window index).
+    ``playback``: the simulator whose rollout of the optimized controls is the result and the
+    next window's start (default ``sim``; e.g. a forward-only engine, with ``sim``'s gradients).
     ``progress(done, total)`` is called after every window.
     """
     keypoints = np.asarray(keypoints, np.float32)
@@ -70,25 +76,29 @@ def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: L
         weights = np.isfinite(keypoints).all(axis=-1).astype(np.float32)
     weights = np.asarray(weights, np.float32)
     loss = _loss(sim, config)
+    key = jax.random.key(0) if key is None else key
+    play = sim.compiled_rollout if playback is None else playback.rollout
     qpos = np.zeros((frames, len(qpos0)), np.float32)
     qvel = np.zeros((frames, len(qvel0)), np.float32)
     qpos[0], qvel[0] = qpos0, qvel0
     simulated = np.full(keypoints.shape, np.nan, np.float32)
     controls = reference.copy()
-    result = Reconstruction(simulated, qpos, qvel, controls)
+    contacts = np.zeros((frames, len(sim.model.contact_bodies)), np.float32)
+    result = Reconstruction(simulated, qpos, qvel, controls, contacts)
     starts = window_starts(frames, window)
     for k, start in enumerate(starts):
         span = slice(start, start + window + 1)
         data = WindowData(qpos[start], qvel[start], reference[span], keypoints[span], weights[span])
         u0 = np.zeros(reference[span].shape[:-1] + (3,), np.float32).ravel()
         res = optimizer.minimize(loss, u0, budget=Budget(evaluations=max_evals), args=(data,),
-                                 stop=None if stop is None else stop())  # fmt: skip
+                                 key=jax.random.fold_in(key, k), stop=None if stop is None else stop())  # fmt: skip
         offsets = np.asarray(res.x, np.float32).reshape(data.reference.shape[:-1] + (3,))
         targets = np.asarray(pd_targets(offsets, data.reference))
-        trajectory = sim.compiled_rollout(data.qpos0, data.qvel0, targets)
+        trajectory = play(data.qpos0, data.qvel0, targets)
         simulated[span] = np.asarray(trajectory.keypoints)
         qpos[span], qvel[span] = np.asarray(trajectory.qpos), np.asarray(trajectory.qvel)
         controls[span] = targets
+        contacts[span] = np.asarray(trajectory.contacts)
         result.windows.append(WindowTrace(start, start + window, np.asarray(res.losses), res.nfev, str(res.status)))
         if progress is not None:
             progress(k + 1, len(starts))

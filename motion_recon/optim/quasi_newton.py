@@ -5,10 +5,15 @@ By default the gradient is a forward difference, as scipy computes it when no ``
 ``N`` Python calls; the steps are scipy's own (``sqrt(eps) * sign(x) * max(1, |x|)``, rounded to a
 representable step), so the iterates match scipy's to rounding while running orders of magnitude
 faster at large ``N``. ``gradient="exact"`` uses ``jax.grad`` instead.
+
+scipy's arithmetic is always float64. The loss is evaluated in float64 too by default; a loss
+that cannot run in float64 (MJX physics: its model arrays are float32) takes
+``loss_precision="float32"``: x is rounded to float32 for each evaluation.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass, field
 from typing import Literal
@@ -21,6 +26,7 @@ import scipy.optimize
 from motion_recon.optim.base import Budget, LossFn, OptimizeResult, Status, StopRule, as_vector, cached
 
 Gradient = Literal["finite-difference", "exact"]
+Precision = Literal["float64", "float32"]
 _SCIPY_STOPPED_BY_CALLBACK = 99
 
 
@@ -71,6 +77,7 @@ class ScipyOptimizer:
       method: ``"BFGS"`` or ``"L-BFGS-B"``.
       gradient: ``"finite-difference"`` (default, the paper's protocol) or ``"exact"``.
       gtol: scipy's gradient-norm tolerance for convergence.
+      loss_precision: ``"float64"`` (default) or ``"float32"``, the dtype ``fun`` is evaluated in.
       options: further scipy options (e.g. ``{"maxcor": 10}`` for L-BFGS-B).
     """
 
@@ -78,11 +85,14 @@ class ScipyOptimizer:
     method: str
     gradient: Gradient = "finite-difference"
     gtol: float = 1e-5
+    loss_precision: Precision = "float64"
     options: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.gradient not in ("finite-difference", "exact"):
             raise ValueError(f"gradient must be 'finite-difference' or 'exact', got {self.gradient!r}")
+        if self.loss_precision not in ("float64", "float32"):
+            raise ValueError(f"loss_precision must be 'float64' or 'float32', got {self.loss_precision!r}")
 
     def minimize(
         self, fun: LossFn, x0, *, budget: int | Budget, key: jax.Array | None = None,
@@ -92,17 +102,19 @@ class ScipyOptimizer:
         budget = Budget.of(budget)
         x0 = as_vector(x0, np.float64)
         counter = _Counter(budget.evaluations)
-        with jax.enable_x64(True):
+        float64 = self.loss_precision == "float64"
+        with jax.enable_x64(True) if float64 else contextlib.nullcontext():
             value, grad = cached(_compiled, fun, self.gradient)
             grad_cost = 1 if self.gradient == "exact" else x0.size
+            dtype = np.float64 if float64 else np.float32
 
             def scipy_fun(x):
                 counter.charge(1)
-                return float(value(x, *args))
+                return float(value(x.astype(dtype), *args))
 
             def scipy_jac(x):
                 counter.charge(grad_cost)
-                return np.asarray(grad(x, *args), dtype=np.float64)
+                return np.asarray(grad(x.astype(dtype), *args), dtype=np.float64)
 
             f0 = scipy_fun(x0)
             if not np.isfinite(f0):
@@ -149,11 +161,14 @@ def _result(x, losses, counter: _Counter, status: Status, message: str) -> Optim
     )
 
 
-def bfgs(gradient: Gradient = "finite-difference", gtol: float = 1e-5) -> ScipyOptimizer:
+def bfgs(gradient: Gradient = "finite-difference", gtol: float = 1e-5,
+         loss_precision: Precision = "float64") -> ScipyOptimizer:  # fmt: skip
     """scipy's BFGS (float64); finite-difference gradient by default as in the paper."""
-    return ScipyOptimizer("bfgs", "BFGS", gradient=gradient, gtol=gtol)
+    return ScipyOptimizer("bfgs", "BFGS", gradient=gradient, gtol=gtol, loss_precision=loss_precision)
 
 
-def lbfgs(gradient: Gradient = "finite-difference", gtol: float = 1e-5, maxcor: int = 10) -> ScipyOptimizer:
+def lbfgs(gradient: Gradient = "finite-difference", gtol: float = 1e-5, maxcor: int = 10,
+          loss_precision: Precision = "float64") -> ScipyOptimizer:  # fmt: skip
     """scipy's L-BFGS-B without bounds (float64), ``maxcor`` correction pairs."""
-    return ScipyOptimizer("lbfgs", "L-BFGS-B", gradient=gradient, gtol=gtol, options={"maxcor": maxcor})
+    return ScipyOptimizer("lbfgs", "L-BFGS-B", gradient=gradient, gtol=gtol, loss_precision=loss_precision,
+                          options={"maxcor": maxcor})  # fmt: skip

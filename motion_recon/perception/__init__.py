@@ -1,0 +1,1 @@
+"""Perception: cameras (projection of world points to pixels) and, later, keypoint detectors."""
