@@ -101,13 +101,14 @@ def bench_functions(
 def train_command(
     optimizer: Annotated[str, typer.Argument(help="optimus or adafactor-mlp.")],
     out: Annotated[Path, typer.Option(help="Checkpoint folder (resumed when it holds a run).")],
-    tasks: Annotated[str, typer.Option(help="Task family.")] = "functions",
+    tasks: Annotated[str, typer.Option(help="Task family: functions or diffphy.")] = "functions",
     steps: Annotated[str, typer.Option(help="Outer (meta) steps.")] = "1000",
     batch: Annotated[str, typer.Option(help="Tasks per outer step (antithetic pairs).")] = "8",
     trunc: Annotated[str, typer.Option(help="Inner steps per PES truncation.")] = "10",
     seed: Annotated[str, typer.Option(help="Seed of the whole run.")] = "0",
     variant: Annotated[str, typer.Option(help="Optimus ablation: full, no-state, no-structure.")] = "full",
     hidden_size: Annotated[str, typer.Option(help="Adafactor-MLP width (128 or 512 in the paper).")] = "128",
+    init: Annotated[Optional[str], typer.Option(help="Start from this checkpoint folder (fine-tuning).")] = None,
 ) -> None:
     """Meta-train a learned optimizer with PES (the paper's section 3.1 and supplement B)."""
     from motion_recon.meta.train import TrainConfig
@@ -116,7 +117,7 @@ def train_command(
     try:
         config = TrainConfig(
             optimizer=optimizer, tasks=tasks, steps=_number(steps, "steps"), batch=_number(batch, "batch"),
-            trunc=_number(trunc, "trunc"), seed=_number(seed, "seed"),
+            trunc=_number(trunc, "trunc"), seed=_number(seed, "seed"), init=init,
         )
         with Progress(
             TextColumn(f"[bold]train {optimizer}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -146,9 +147,9 @@ def _metrics_table(title: str, rows: dict[str, dict]) -> Table:
     """One row per named metrics dictionary; columns that no row has are left out."""
     columns = [c for c in METRIC_COLUMNS if any(c[0] in r for r in rows.values())]
     table = Table(title=title)
-    table.add_column("")
+    table.add_column("", overflow="fold")  # names wrap; the numbers and their headers never do
     for _, header, _ in columns:
-        table.add_column(header, justify="right")
+        table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
     for name, row in rows.items():
         table.add_row(name, *(fmt.format(row[key]) if key in row else "-" for key, _, fmt in columns))
     return table
@@ -157,14 +158,8 @@ def _metrics_table(title: str, rows: dict[str, dict]) -> Table:
 def _window_progress(label: str) -> Progress:
     return Progress(
         TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn("windows"),
-        TimeElapsedColumn(), console=console, transient=False,
+        TimeElapsedColumn(), console=console, transient=True,
     )
-
-
-def _summary(result) -> dict:
-    """The metrics of a result plus evaluations per window and wall time."""
-    return {**result.metrics, "evals_per_window": float(result.windows["nfev"].mean()),
-            "wall_s": float(result.optimization.get("wall_s", float("nan")))}  # fmt: skip
 
 
 @app.command("mocap")
@@ -185,6 +180,7 @@ def mocap_command(
     from motion_recon.datasets import read_motion
     from motion_recon.io import write_json
     from motion_recon.result_file import write_result
+    from pipelines.evaluate import summary
     from pipelines.mocap import MocapConfig, reconstruct_motion
 
     first, count = _number(start, "start"), _number(frames, "frames")
@@ -202,12 +198,53 @@ def mocap_command(
                                         progress=lambda done, total: progress.update(bar, completed=done, total=total))  # fmt: skip
     except (ValueError, FileNotFoundError) as err:
         fail(str(err))
-    console.print(_metrics_table(f"{sequence.name}: {optimizer}, {engine}", {sequence.name: _summary(result)}))
+    console.print(_metrics_table(f"{sequence.name}: {optimizer}, {engine}", {sequence.name: summary(result)}))
     if out is not None:
         write_result(out, result)
         console.print(f"wrote {out}")
     if json_path is not None:
-        write_json(json_path, {"sequence": sequence.name, "optimizer": optimizer, **_summary(result)})
+        write_json(json_path, {"sequence": sequence.name, "optimizer": optimizer, **summary(result)})
+        console.print(f"wrote {json_path}")
+
+
+@app.command("eval")
+def eval_command(
+    dataset: Annotated[str, typer.Argument(help="h36m or aist.")],
+    root: Annotated[Path, typer.Option(help="Dataset root (Human3.6M: holds S9/MyPoseFeatures/...; AIST++: holds keypoints3d/).")],
+    split: Annotated[Optional[str], typer.Option(help="h36m: val (Table 6) or physcap; aist: aist15 (Table 5).")] = None,
+    optimizer: Annotated[str, typer.Option(help="bfgs, optimus, adam, adafactor-mlp (or lbfgs, gd-momentum).")] = "bfgs",
+    max_evals: Annotated[str, typer.Option(help="Function evaluations per window.")] = "50",
+    stopping: Annotated[bool, typer.Option("--stopping", help="Stop a window early by the paper's rule (N = 5).")] = False,
+    checkpoint: Annotated[Optional[str], typer.Option(help="Learned optimizer checkpoint folder.")] = None,
+    limit: Annotated[Optional[str], typer.Option(help="Only the first N sequences.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Folder for one result file per sequence.")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write per-sequence and mean metrics as JSON here.")] = None,
+    seed: Annotated[str, typer.Option(help="Seed.")] = "0",
+) -> None:
+    """Evaluate on a protocol split and print the paper's Table 2 columns, mean and per sequence."""
+    from motion_recon.io import write_json
+    from pipelines.evaluate import evaluate
+    from pipelines.mocap import MocapConfig
+
+    split = split or {"h36m": "val", "aist": "aist15"}.get(dataset)
+    try:
+        config = MocapConfig(optimizer=optimizer, max_evals=_number(max_evals, "max-evals"), stopping=stopping,
+                             seed=_number(seed, "seed"), checkpoint=checkpoint)  # fmt: skip
+        with Progress(
+            TextColumn(f"[bold]eval {dataset} {split}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description}"), console=console, transient=True,
+        ) as progress:
+            bar = progress.add_task("", total=None)
+            evaluation = evaluate(
+                dataset, root, str(split), config, out_dir=out, limit=_number(limit, "limit"),
+                progress=lambda name, done, total: progress.update(bar, completed=done, total=total, description=name),
+            )
+    except (ValueError, FileNotFoundError) as err:
+        fail(str(err))
+    rows = {f"{optimizer} (mean of {len(evaluation.rows)})": evaluation.mean, **evaluation.rows}
+    console.print(_metrics_table(f"{dataset} {split}: mm, px, m/frame^2, % of frames", rows))
+    if json_path is not None:
+        write_json(json_path, evaluation.to_json())
         console.print(f"wrote {json_path}")
 
 
@@ -215,6 +252,7 @@ def mocap_command(
 def report_command(result_file: Annotated[Path, typer.Argument(help="A result file written by recon mocap / eval.")]) -> None:
     """Summarise a result file: input, body, optimizer, per-window losses and metrics."""
     from motion_recon.result_file import read_result
+    from pipelines.evaluate import summary
 
     try:
         result = read_result(result_file)
@@ -231,7 +269,7 @@ def report_command(result_file: Annotated[Path, typer.Argument(help="A result fi
     final = [row[np.isfinite(row)][-1] for row in windows["losses"]]
     console.print(f"window loss: first {np.mean(first):.3e} -> final {np.mean(final):.3e} (mean over windows); "
                   f"status {_counts(windows['status'])}")  # fmt: skip
-    console.print(_metrics_table("metrics", {result.name: _summary(result)}))
+    console.print(_metrics_table("metrics", {result.name: summary(result)}))
     console.print(f"made by: {result.provenance.get('command', '-')} ({result.provenance.get('created', '-')})")
 
 

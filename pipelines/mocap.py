@@ -13,15 +13,16 @@ import jax
 import numpy as np
 
 from body_models import skeleton
-from body_models.humanoid import build_humanoid
+from body_models.humanoid import Humanoid, build_humanoid
 from body_models.kinematics import inverse_kinematics, velocities
 from body_models.model_files import physics_model
-from body_models.shape import estimate_shape
+from body_models.shape import BodyShape, estimate_shape
 from motion_recon import optim, physics
 from motion_recon.datasets import MotionSequence
 from motion_recon.diffphy.loss import DEFAULT_LOSS, LossConfig
 from motion_recon.diffphy.reconstruct import reconstruct, window_starts
 from motion_recon.metrics import all_metrics
+from motion_recon.perception.cameras import Camera
 from motion_recon.result_file import MotionResult, window_table
 
 # How each optimizer runs on DiffPhy windows. The physics gives exact gradients (as CppAD did in
@@ -99,39 +100,69 @@ def ground_height(keypoints: np.ndarray, ankle_height: float) -> float:
     return float(np.nanpercentile(ankles, GROUND_PERCENTILE)) - ankle_height
 
 
-def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConfig(), *,
+@dataclass(frozen=True)
+class Initialisation:
+    """A motion made ready for DiffPhy: its 17 keypoints at the simulator's rate (``observed``,
+    own world frame; ``lifted``, shifted so the ground is z = 0), the humanoid of its shape, and
+    the kinematic initialisation (IK poses, finite-difference velocities, reference targets)."""
+
+    observed: np.ndarray
+    lifted: np.ndarray
+    ground: float
+    shape: BodyShape
+    humanoid: Humanoid
+    qpos: np.ndarray
+    qvel: np.ndarray
+    reference: np.ndarray
+
+
+def initialise(sequence: MotionSequence, window: int, humanoid: Humanoid | None = None) -> Initialisation:
+    """Resamples ``sequence`` to the simulator's rate, maps it to the 17 joints, estimates the body
+    (unless a ``humanoid`` is given), finds the ground and solves IK; one-line errors name the file."""
+    fps = physics.DEFAULT_CONFIG.fps
+    observed = to_h36m17(sequence.resampled(fps))
+    label = sequence.source.get("file", sequence.name)
+    if not np.isfinite(observed).any(axis=(1, 2)).all():
+        raise ValueError(f"{label}: some frames have no finite keypoint")
+    try:
+        window_starts(len(observed), window)
+    except ValueError as err:
+        raise ValueError(f"{label}: {err} at {fps:g} fps") from None
+    humanoid = build_humanoid(estimate_shape(observed)) if humanoid is None else humanoid
+    ground = ground_height(observed, humanoid.shape.ankle_height)
+    lifted = observed - np.array([0.0, 0.0, ground])
+    qpos = inverse_kinematics(humanoid, fill_gaps(lifted))
+    qvel = velocities(humanoid, qpos, fps)
+    reference = qpos[:, 7:].reshape(len(qpos), -1, 4)
+    return Initialisation(observed, lifted, ground, humanoid.shape, humanoid, qpos, qvel, reference)
+
+
+def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConfig(), *, camera: Camera | None = None,
                        progress: Callable[[int, int], None] | None = None) -> MotionResult:  # fmt: skip
     """Reconstructs ``sequence`` (any layout, any frame rate) in physical simulation.
 
     The motion is resampled to the simulator's frame rate and shifted vertically so its feet
     stand on the simulator's ground (z = 0); results are shifted back, so metrics and keypoints
-    are in the sequence's own world frame.
+    are in the sequence's own world frame. With the recording ``camera``, both motions are
+    projected into its image for MPJPE-2d (the loss stays 3D, as the paper's mocap experiments).
     """
     if config.max_evals < 1:
         raise ValueError(f"max_evals must be at least 1, got {config.max_evals}")
     started = time.perf_counter()
     sim_config = physics.DEFAULT_CONFIG
-    observed = to_h36m17(sequence.resampled(sim_config.fps))
-    if not np.isfinite(observed).any(axis=(1, 2)).all():
-        raise ValueError(f"{sequence.name}: some frames have no finite keypoint")
-    window_starts(len(observed), config.loss.window)  # a one-line error for too short a sequence
-    shape = estimate_shape(observed)
-    humanoid = build_humanoid(shape)
-    ground = ground_height(observed, shape.ankle_height)
-    lifted = observed - np.array([0.0, 0.0, ground])
+    init = initialise(sequence, config.loss.window)
+    observed, ground, shape, humanoid = init.observed, init.ground, init.shape, init.humanoid
     model = physics_model(humanoid, config=sim_config)
     sim = physics.simulator(model, sim_config, "mjx")
     playback = None if config.engine == "mjx" else physics.simulator(model, sim_config, config.engine)
-    qpos = inverse_kinematics(humanoid, fill_gaps(lifted))
-    qvel = velocities(humanoid, qpos, sim_config.fps)
-    reference = qpos[:, 7:].reshape(len(qpos), -1, 4)
     optimizer = diffphy_optimizer(config.optimizer, config.checkpoint, **config.extra)
     stop = optim.RelativeDecrease if config.stopping else None
     motion = reconstruct(
-        sim, lifted, reference, qpos[0], qvel[0], optimizer, config=config.loss, max_evals=config.max_evals,
+        sim, init.lifted, init.reference, init.qpos[0], init.qvel[0], optimizer, config=config.loss, max_evals=config.max_evals,
         stop=stop, key=jax.random.key(config.seed), playback=playback, progress=progress,
     )
     simulated = motion.keypoints + np.array([0.0, 0.0, ground], np.float32)
+    projected = () if camera is None else (camera.project(simulated), camera.project(observed))
     qpos_out = motion.qpos.copy()
     qpos_out[:, 2] += ground
     return MotionResult(
@@ -143,7 +174,8 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
               "ground_height": ground},  # fmt: skip
         optimization={"optimizer": config.optimizer, "max_evals": config.max_evals, "stopping": int(config.stopping),
                       "loss": asdict(config.loss), "settings": repr(optimizer), "wall_s": time.perf_counter() - started},  # fmt: skip
-        observed3d=observed.astype(np.float32), metrics=all_metrics(simulated, observed),
+        observed3d=observed.astype(np.float32), metrics=all_metrics(simulated, observed, *projected),
+        observed2d=None if camera is None else projected[1], camera=None if camera is None else camera.to_dict(),
         provenance=provenance(config, sequence, getattr(optimizer, "source", "")),
     )
 

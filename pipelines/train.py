@@ -5,10 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from motion_recon.meta.tasks import task_family
 from motion_recon.meta.train import TrainConfig, train
 from motion_recon.optim.adafactor_mlp import adafactor_mlp_rule
 from motion_recon.optim.optimus import optimus_rule
+
+SAMPLES = ("mocap_walk.npz", "mocap_dance.npz")  # bundled real mocap (data/samples)
+SYNTHETIC_SEQUENCES, SYNTHETIC_FRAMES = 6, 40
 
 
 def run_training(
@@ -20,4 +25,42 @@ def run_training(
         rule = optimus_rule(variant)
     else:
         rule = adafactor_mlp_rule(hidden_size=hidden_size)
-    return train(rule, task_family(config.tasks), config, out, progress)
+    family = diffphy_tasks(config.seed) if config.tasks == "diffphy" else task_family(config.tasks)
+    return train(rule, family, config, out, progress)
+
+
+def diffphy_tasks(seed: int = 0):
+    """DiffPhy windows for meta-training: every window of the bundled real mocap clips (IK start
+    states and references) and of synthetic physically valid motions (simulated start states, IK
+    references of their keypoints), all on the humanoid of the walking clip."""
+    from body_models.model_files import physics_model
+    from motion_recon import physics
+    from motion_recon.datasets.arrays import read_npz
+    from motion_recon.datasets.synthetic import synthetic_sequence
+    from motion_recon.diffphy.loss import DEFAULT_LOSS, WindowData
+    from motion_recon.diffphy.reconstruct import window_starts
+    from motion_recon.diffphy.tasks import DiffPhyTasks, stack_windows
+    from motion_recon.paths import data_dir
+    from pipelines.mocap import initialise
+
+    window = DEFAULT_LOSS.window
+    clips = [read_npz(data_dir() / "samples" / name) for name in SAMPLES]
+    humanoid = initialise(clips[0], window).humanoid
+    sim = physics.simulator(physics_model(humanoid))
+    windows = []
+
+    def add(keypoints, qpos, qvel, reference):
+        weights = np.ones(keypoints.shape[:2], np.float32)
+        for s in window_starts(len(keypoints), window):
+            span = slice(s, s + window + 1)
+            windows.append(WindowData(*(np.asarray(a, np.float32) for a in
+                                        (qpos[s], qvel[s], reference[span], keypoints[span], weights[span]))))  # fmt: skip
+
+    for clip in clips:
+        init = initialise(clip, window, humanoid)
+        add(init.lifted, init.qpos, init.qvel, init.reference)
+    for k in range(SYNTHETIC_SEQUENCES):
+        sequence, _, trajectory = synthetic_sequence(sim, SYNTHETIC_FRAMES, seed=seed * 1000 + k)
+        init = initialise(sequence, window, humanoid)
+        add(sequence.keypoints, np.asarray(trajectory.qpos), np.asarray(trajectory.qvel), init.reference)
+    return DiffPhyTasks(sim, stack_windows(windows))

@@ -12,15 +12,7 @@ from motion_recon.datasets.bvh import read_bvh
 from motion_recon.datasets.h36m import SUBSET_17, read_positions, sequence_path
 from motion_recon.datasets.splits import load_split
 
-
-def write_h36m_cdf(path, pose_mm):
-    from cdflib.cdfwrite import CDF
-
-    writer = CDF(str(path), cdf_spec={"Majority": "row_major"}, delete=True)
-    spec = {"Variable": "Pose", "Data_Type": CDF.CDF_DOUBLE, "Num_Elements": 1, "Rec_Vary": True,
-            "Dim_Sizes": list(pose_mm.shape)}  # fmt: skip
-    writer.write_var(spec, var_attrs={}, var_data=pose_mm)  # one record (N, 96), as the release
-    writer.close()
+from dataset_files import write_h36m_cdf
 
 
 def test_h36m_cdf_subset_units_and_downsampling(tmp_path):

@@ -157,3 +157,16 @@ def test_args_reach_the_loss_and_reuse_one_compilation(name):
     first = len(traces)
     opt.minimize(loss, np.ones(3), budget=5, args=(jnp.full(3, 4.0, jnp.float32), jnp.float32(2.0)))
     assert len(traces) == first  # the fourth run compiled nothing new
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_best_iterate_has_the_lowest_loss(name):
+    """``best`` is the iterate of ``fun_best`` even when the last iterate is worse (Adam at a large
+    learning rate overshoots the minimum of a quadratic)."""
+    fun = lambda x: jnp.sum(x**2)  # noqa: E731
+    config = {"adam": {"learning_rate": 0.7}}.get(name, _config(name))
+    res = optim.get(name, **config).minimize(fun, np.full(3, 1.0), budget=12)
+    assert float(fun(res.best)) == pytest.approx(res.fun_best, rel=1e-5)
+    assert res.fun_best == pytest.approx(float(np.min(res.losses)))
+    if name == "adam":
+        assert res.fun > res.fun_best  # the case the property exists for

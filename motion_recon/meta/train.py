@@ -48,6 +48,7 @@ class TrainConfig:
     clip_norm: float = 3.0
     seed: int = 0
     checkpoint_every: int = 50  # outer steps, rounded up to an episode boundary
+    init: str | None = None  # checkpoint folder to start from (fine-tuning) instead of random weights
 
     def __post_init__(self):
         if self.optimizer not in ("optimus", "adafactor-mlp"):
@@ -106,7 +107,7 @@ def train(
     tx = _outer_optimizer(config)
     resumed = _resume(out, rule, tx)
     if resumed is None:
-        theta = rule.init_theta(jax.random.PRNGKey(config.seed))
+        theta = rule.init_theta(jax.random.PRNGKey(config.seed)) if config.init is None else load_rule_checkpoint(config.init, rule)
         opt_state, step, wall_before, log = tx.init(theta), 0, 0.0, []
     else:
         theta, opt_state, step, wall_before, log = resumed

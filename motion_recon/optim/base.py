@@ -10,7 +10,8 @@ Conventions shared by all optimizers:
   ``losses[0] = fun(x0)``; it is not a best-so-far curve. ``len(losses) == nit + 1``.
 * ``nfev`` counts calls of ``fun``: a value-and-gradient by autodiff counts as one call, a
   finite-difference gradient counts every perturbed evaluation (as scipy counts them).
-* ``x``/``fun`` are the last finite iterate and its loss.
+* ``x``/``fun`` are the last finite iterate and its loss; ``x_best``/``fun_best`` the iterate of
+  lowest loss (first-order and learned optimizers need not descend monotonically).
 """
 
 from __future__ import annotations
@@ -81,6 +82,17 @@ class OptimizeResult:
     nit: int
     status: Status
     message: str
+    x_best: np.ndarray | None = None  # None: ``x`` is the best iterate
+
+    @property
+    def fun_best(self) -> float:
+        finite = self.losses[np.isfinite(self.losses)]
+        return float(finite.min()) if finite.size else self.fun
+
+    @property
+    def best(self) -> np.ndarray:
+        """The iterate of lowest loss."""
+        return self.x if self.x_best is None else self.x_best
 
     @property
     def success(self) -> bool:

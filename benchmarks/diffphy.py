@@ -1,0 +1,135 @@
+"""DiffPhy reconstruction from mocap with each optimizer (the paper's Table 1 layout and Fig. 6).
+
+Part 1, sequences: the bundled real mocap clips (data/samples) and synthetic physically valid
+motions are reconstructed window by window with BFGS, Optimus, Adafactor-MLP and Adam at a budget
+of ``--max-evals`` evaluations per window: MPJPE-G, MPJPE-PA, foot skate, TV, evaluations per
+window, wall time.
+
+Part 2, fixed windows: every optimizer minimises the same DiffPhy windows (the meta-training
+pool: start states from IK or from the synthetic simulation), so loss curves compare directly:
+the final loss relative to u = 0, and the evaluations Optimus needs to reach BFGS's final loss
+as a fraction of BFGS's.
+
+    python benchmarks/diffphy.py [--optimizers bfgs,optimus,adafactor-mlp,adam] [--max-evals 50]
+                                 [--synthetic 2] [--windows 24] [--name diffphy_cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from body_models.model_files import physics_model
+from motion_recon import physics
+from motion_recon.datasets.arrays import read_npz
+from motion_recon.datasets.synthetic import synthetic_sequence
+from motion_recon.diffphy.tasks import task_loss
+from motion_recon.functions.benchmark import environment
+from motion_recon.io import write_json
+from motion_recon.optim import Budget
+from motion_recon.paths import data_dir
+from pipelines.mocap import MocapConfig, diffphy_optimizer, initialise, reconstruct_motion
+from pipelines.train import SAMPLES, diffphy_tasks
+
+RESULTS = Path(__file__).resolve().parent / "results"
+COLUMNS = ("mpjpe_g", "mpjpe_pa", "foot_skate", "tv", "evals_per_window", "wall_s")
+
+
+def sequences(synthetic: int, frames: int):
+    """The bundled real clips and ``synthetic`` simulated motions (on the walking clip's body)."""
+    clips = [read_npz(data_dir() / "samples" / name) for name in SAMPLES]
+    humanoid = initialise(clips[0], MocapConfig().loss.window).humanoid
+    sim = physics.simulator(physics_model(humanoid))
+    made = [replace(synthetic_sequence(sim, frames, seed=100 + k)[0], name=f"synthetic_{k}") for k in range(synthetic)]
+    return [("real", c) for c in clips] + [("synthetic", s) for s in made]
+
+
+def reconstruct_all(optimizers, max_evals: int, synthetic: int, frames: int) -> list[dict]:
+    rows = []
+    for kind, sequence in sequences(synthetic, frames):
+        for name in optimizers:
+            start = time.perf_counter()
+            result = reconstruct_motion(sequence, MocapConfig(optimizer=name, max_evals=max_evals))
+            row = {"sequence": sequence.name, "kind": kind, "optimizer": name, **result.metrics,
+                   "evals_per_window": float(np.mean(result.windows["nfev"])), "wall_s": time.perf_counter() - start,
+                   "windows": int(len(result.windows["nfev"]))}  # fmt: skip
+            rows.append(row)
+            print(f"{sequence.name:14s} {name:14s} " + "  ".join(f"{k} {row[k]:.2f}" for k in COLUMNS), flush=True)
+    return rows
+
+
+def fixed_windows(optimizers, max_evals: int, count: int) -> dict:
+    """Loss traces of every optimizer on the same ``count`` windows of the meta-training pool."""
+    family = diffphy_tasks(seed=1)
+    chosen = np.random.default_rng(0).choice(family.size, size=min(count, family.size), replace=False)
+    loss = task_loss(family.sim, family.config)
+    swapped = lambda u, data: loss(data, u)  # noqa: E731  (the optimizers call fun(x, *args))
+    traces = {name: [] for name in optimizers}
+    dim = int(np.prod(family.pool.reference.shape[1:-1])) * 3
+    for name in optimizers:
+        optimizer = diffphy_optimizer(name)
+        for k, index in enumerate(chosen):
+            data = jax.tree.map(lambda leaf, i=index: leaf[i], family.pool)
+            res = optimizer.minimize(swapped, np.zeros(dim, np.float32), budget=Budget(evaluations=max_evals),
+                                     args=(data,), key=jax.random.key(k))  # fmt: skip
+            traces[name].append({"losses": np.asarray(res.losses).tolist(), "nfev": int(res.nfev)})
+    return {"windows": [int(i) for i in chosen], "traces": traces, "summary": summarise(traces)}
+
+
+def summarise(traces: dict) -> dict:
+    """Per optimizer: median final loss relative to the start; for learned optimizers and Adam
+    (one evaluation per iterate), the evaluations to reach BFGS's final loss over BFGS's own."""
+    out = {}
+    bfgs = traces.get("bfgs")
+    for name, runs in traces.items():
+        relative = [min(r["losses"]) / r["losses"][0] for r in runs]
+        entry = {"median_final_over_start": float(np.median(relative))}
+        if bfgs is not None and name != "bfgs":
+            ratios = []
+            for run, reference in zip(runs, bfgs, strict=True):
+                target = min(reference["losses"])
+                reached = [k for k, value in enumerate(run["losses"]) if value <= target]
+                ratios.append((reached[0] + 1) / reference["nfev"] if reached else float("inf"))
+            entry["evals_to_bfgs_loss_over_bfgs_evals_median"] = float(np.median(ratios))
+            entry["windows_reaching_bfgs_loss"] = float(np.mean(np.isfinite(ratios)))
+        out[name] = entry
+    return out
+
+
+def print_table(rows: list[dict], optimizers) -> None:
+    print(f"\n{'input':10s} {'optimizer':14s} " + " ".join(f"{c:>16s}" for c in COLUMNS))
+    for kind in ("real", "synthetic"):
+        for name in optimizers:
+            mine = [r for r in rows if r["kind"] == kind and r["optimizer"] == name]
+            if mine:
+                print(f"{kind:10s} {name:14s} " + " ".join(f"{np.mean([r[c] for r in mine]):16.2f}" for c in COLUMNS))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--optimizers", default="bfgs,optimus,adafactor-mlp,adam")
+    parser.add_argument("--max-evals", type=int, default=50)
+    parser.add_argument("--synthetic", type=int, default=2, help="synthetic sequences")
+    parser.add_argument("--frames", type=int, default=40, help="frames per synthetic sequence")
+    parser.add_argument("--windows", type=int, default=24, help="fixed windows in part 2")
+    parser.add_argument("--name", default="diffphy_cpu")
+    args = parser.parse_args()
+    optimizers = [o.strip() for o in args.optimizers.split(",") if o.strip()]
+    rows = reconstruct_all(optimizers, args.max_evals, args.synthetic, args.frames)
+    print_table(rows, optimizers)
+    fixed = fixed_windows(optimizers, args.max_evals, args.windows)
+    for name, entry in fixed["summary"].items():
+        print(f"fixed windows, {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in entry.items()))
+    path = RESULTS / f"{args.name}.json"
+    write_json(path, {"environment": environment(), "settings": vars(args), "sequences": rows, "fixed_windows": fixed,
+                      "loss": MocapConfig().loss.__dict__})  # fmt: skip
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""DiffPhy windows as a meta-training task family (``meta.tasks.TaskBatch``): one simulator and
+loss for all tasks, a pool of windows (start state, reference targets, observations) to draw
+from. The pool is built by ``pipelines.train`` from synthetic and bundled real motions."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..meta.tasks import TaskBatch
+from .loss import DEFAULT_LOSS, LossConfig, WindowData, window_loss
+
+
+@functools.lru_cache(maxsize=8)
+def task_loss(sim, config: LossConfig):
+    """``(data, u) -> loss``: one function object per (simulator, config), so every batch of
+    windows reuses one compilation."""
+    return lambda data, u: window_loss(sim, config, u, data)
+
+
+def stack_windows(windows: list[WindowData]) -> WindowData:
+    """A pool of windows as one WindowData whose arrays have a leading window axis."""
+    return jax.tree.map(lambda *leaves: np.stack(leaves), *windows)
+
+
+@dataclass(frozen=True, eq=False)
+class DiffPhyTasks:
+    """Random windows of ``pool`` (a stacked ``WindowData``); every task starts at u = 0 (the
+    reference targets), as reconstruction does."""
+
+    sim: object
+    pool: WindowData
+    config: LossConfig = DEFAULT_LOSS
+    name: str = "diffphy"
+
+    @property
+    def size(self) -> int:
+        return len(self.pool.qpos0)
+
+    def sample(self, key: jax.Array, batch_size: int) -> TaskBatch:
+        chosen = np.asarray(jax.random.choice(key, self.size, (batch_size,), replace=batch_size > self.size))
+        params = jax.tree.map(lambda leaf: jnp.asarray(leaf[chosen]), self.pool)
+        dim = int(np.prod(self.pool.reference.shape[1:-1])) * 3
+        return TaskBatch(task_loss(self.sim, self.config), params, jnp.zeros((batch_size, dim)), f"{self.name} windows")
