@@ -17,7 +17,9 @@ as a fraction of BFGS's.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -49,36 +51,55 @@ def sequences(synthetic: int, frames: int):
     return [("real", c) for c in clips] + [("synthetic", s) for s in made]
 
 
+def isolated(fn, *args):
+    """``fn(*args)`` in a fresh process: compiled MJX programs of several bodies and optimizers
+    would otherwise accumulate in one process (24 GB were exhausted after eight runs)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def reconstruct_one(kind: str, sequence, name: str, max_evals: int) -> dict:
+    start = time.perf_counter()
+    result = reconstruct_motion(sequence, MocapConfig(optimizer=name, max_evals=max_evals))
+    return {"sequence": sequence.name, "kind": kind, "optimizer": name, **result.metrics,
+            "evals_per_window": float(np.mean(result.windows["nfev"])), "wall_s": time.perf_counter() - start,
+            "windows": int(len(result.windows["nfev"]))}  # fmt: skip
+
+
 def reconstruct_all(optimizers, max_evals: int, synthetic: int, frames: int) -> list[dict]:
     rows = []
-    for kind, sequence in sequences(synthetic, frames):
+    for kind, sequence in isolated(sequences, synthetic, frames):
         for name in optimizers:
-            start = time.perf_counter()
-            result = reconstruct_motion(sequence, MocapConfig(optimizer=name, max_evals=max_evals))
-            row = {"sequence": sequence.name, "kind": kind, "optimizer": name, **result.metrics,
-                   "evals_per_window": float(np.mean(result.windows["nfev"])), "wall_s": time.perf_counter() - start,
-                   "windows": int(len(result.windows["nfev"]))}  # fmt: skip
+            row = isolated(reconstruct_one, kind, sequence, name, max_evals)
             rows.append(row)
             print(f"{sequence.name:14s} {name:14s} " + "  ".join(f"{k} {row[k]:.2f}" for k in COLUMNS), flush=True)
     return rows
 
 
-def fixed_windows(optimizers, max_evals: int, count: int) -> dict:
-    """Loss traces of every optimizer on the same ``count`` windows of the meta-training pool."""
+def window_traces(name: str, max_evals: int, count: int) -> tuple[list[int], list[dict]]:
+    """Loss traces of optimizer ``name`` on ``count`` windows of the meta-training pool (the same
+    windows for every optimizer: the pool and the choice are seeded)."""
     family = diffphy_tasks(seed=1)
     chosen = np.random.default_rng(0).choice(family.size, size=min(count, family.size), replace=False)
     loss = task_loss(family.sim, family.config)
     swapped = lambda u, data: loss(data, u)  # noqa: E731  (the optimizers call fun(x, *args))
-    traces = {name: [] for name in optimizers}
     dim = int(np.prod(family.pool.reference.shape[1:-1])) * 3
+    optimizer, traces = diffphy_optimizer(name), []
+    for k, index in enumerate(chosen):
+        data = jax.tree.map(lambda leaf, i=index: leaf[i], family.pool)
+        res = optimizer.minimize(swapped, np.zeros(dim, np.float32), budget=Budget(evaluations=max_evals),
+                                 args=(data,), key=jax.random.key(k))  # fmt: skip
+        traces.append({"losses": np.asarray(res.losses).tolist(), "nfev": int(res.nfev)})
+    return [int(i) for i in chosen], traces
+
+
+def fixed_windows(optimizers, max_evals: int, count: int) -> dict:
+    """Loss traces of every optimizer on the same ``count`` windows, and their summary."""
+    traces = {}
     for name in optimizers:
-        optimizer = diffphy_optimizer(name)
-        for k, index in enumerate(chosen):
-            data = jax.tree.map(lambda leaf, i=index: leaf[i], family.pool)
-            res = optimizer.minimize(swapped, np.zeros(dim, np.float32), budget=Budget(evaluations=max_evals),
-                                     args=(data,), key=jax.random.key(k))  # fmt: skip
-            traces[name].append({"losses": np.asarray(res.losses).tolist(), "nfev": int(res.nfev)})
-    return {"windows": [int(i) for i in chosen], "traces": traces, "summary": summarise(traces)}
+        chosen, traces[name] = isolated(window_traces, name, max_evals, count)
+    return {"windows": chosen, "traces": traces, "summary": summarise(traces)}
 
 
 def summarise(traces: dict) -> dict:

@@ -105,7 +105,7 @@ def test_split_sequences_find_the_files_of_a_dataset_tree(tmp_path):
 
 def test_recon_mocap_runs_on_the_bundled_sample_and_report_reads_the_result(tmp_path):
     out, metrics = tmp_path / "walk.h5", tmp_path / "walk.json"
-    result = runner.invoke(app, ["mocap", str(WALK), "--frames", "16", "--max-evals", "10",
+    result = runner.invoke(app, ["mocap", str(WALK), "--frames", "16", "--max-evals", "10", "--optimizer", "bfgs",
                                  "--out", str(out), "--json", str(metrics)])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "MPJPE-G" in result.output and "wrote" in result.output
@@ -156,3 +156,12 @@ def test_bad_input_gives_one_line_and_keeps_existing_outputs(tmp_path):
         assert result.exit_code == 2, (args, result.output)
         assert text in result.output and len(result.output.strip().splitlines()) == 1, result.output
     assert out.read_text() == "old"
+
+
+def test_a_forward_only_engine_plays_the_optimized_controls(tmp_path):
+    """--engine tds: MJX gives the gradients, pytinydiffsim simulates the result."""
+    out = tmp_path / "tds.h5"
+    result = runner.invoke(app, ["mocap", str(WALK), "--frames", "11", "--max-evals", "2", "--engine", "tds", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    saved = read_result(out)
+    assert saved.engine == "tds" and np.isfinite(saved.simulated).all() and saved.metrics["mpjpe_g"] < 200
