@@ -32,7 +32,7 @@ from motion_recon.datasets.arrays import read_npz
 from motion_recon.datasets.synthetic import synthetic_sequence
 from motion_recon.diffphy.tasks import task_loss
 from motion_recon.functions.benchmark import environment
-from motion_recon.io import write_json
+from motion_recon.io import write_json, write_text
 from motion_recon.optim import Budget
 from motion_recon.paths import data_dir
 from pipelines.mocap import MocapConfig, diffphy_optimizer, initialise, reconstruct_motion
@@ -122,13 +122,27 @@ def summarise(traces: dict) -> dict:
     return out
 
 
-def print_table(rows: list[dict], optimizers) -> None:
-    print(f"\n{'input':10s} {'optimizer':14s} " + " ".join(f"{c:>16s}" for c in COLUMNS))
-    for kind in ("real", "synthetic"):
+def markdown(rows: list[dict], optimizers, fixed: dict) -> str:
+    """The Table 1 layout (mean per input kind and optimizer), the per-sequence rows and the
+    fixed-window summary, as markdown."""
+    header = "| input | optimizer | MPJPE-G mm | MPJPE-PA mm | foot skate % | TV | evals/window | wall s |"
+    lines = [header, "|" + "---|" * 8]
+    groups = [(kind, [r for r in rows if r["kind"] == kind]) for kind in ("real", "synthetic")]
+    groups += [(r["sequence"], [r2 for r2 in rows if r2["sequence"] == r["sequence"]])
+               for r in rows if r["optimizer"] == optimizers[0]]  # fmt: skip
+    for label, members in groups:
         for name in optimizers:
-            mine = [r for r in rows if r["kind"] == kind and r["optimizer"] == name]
+            mine = [r for r in members if r["optimizer"] == name]
             if mine:
-                print(f"{kind:10s} {name:14s} " + " ".join(f"{np.mean([r[c] for r in mine]):16.2f}" for c in COLUMNS))
+                lines.append(f"| {label} | {name} | " + " | ".join(f"{np.mean([r[c] for r in mine]):.2f}" for c in COLUMNS) + " |")
+    lines += ["", "| fixed windows | median final / start loss | evals to BFGS's final loss / BFGS's evals (median) | windows reaching it |",
+              "|---|---|---|---|"]  # fmt: skip
+    for name, entry in fixed["summary"].items():
+        ratio = entry.get("evals_to_bfgs_loss_over_bfgs_evals_median")
+        reach = entry.get("windows_reaching_bfgs_loss")
+        lines.append(f"| {name} | {entry['median_final_over_start']:.3f} | {'-' if ratio is None else f'{ratio:.2f}'} | "
+                     f"{'-' if reach is None else f'{100 * reach:.0f} %'} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -142,14 +156,14 @@ def main() -> None:
     args = parser.parse_args()
     optimizers = [o.strip() for o in args.optimizers.split(",") if o.strip()]
     rows = reconstruct_all(optimizers, args.max_evals, args.synthetic, args.frames)
-    print_table(rows, optimizers)
     fixed = fixed_windows(optimizers, args.max_evals, args.windows)
-    for name, entry in fixed["summary"].items():
-        print(f"fixed windows, {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in entry.items()))
+    table = markdown(rows, optimizers, fixed)
+    print("\n" + table)
     path = RESULTS / f"{args.name}.json"
     write_json(path, {"environment": environment(), "settings": vars(args), "sequences": rows, "fixed_windows": fixed,
                       "loss": MocapConfig().loss.__dict__})  # fmt: skip
-    print(f"wrote {path}")
+    write_text(path.with_suffix(".md"), table)
+    print(f"wrote {path} and {path.with_suffix('.md')}")
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ class MocapConfig:
     """What a reconstruction from mocap runs with: 50 evaluations per window and no stopping rule
     as the paper's Table 1. The default optimizer is the one that reconstructed the bundled real
     clips best (benchmarks/diffphy.py: Adam 16 / 53 mm MPJPE-G on walk / dance, BFGS 38 / 523 mm,
-    the shipped Optimus 38 / 69 mm)."""
+    the shipped Optimus 31 / 75 mm)."""
 
     optimizer: str = "adam"
     max_evals: int = 50
