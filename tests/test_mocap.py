@@ -2,12 +2,15 @@
 ``recon eval`` and ``recon report``."""
 
 import json
+import pickle
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from body_models import skeleton
 from motion_recon.datasets import read_motion
+from motion_recon.datasets.sequence import Y_UP_TO_Z_UP
 from motion_recon.datasets.arrays import read_npz
 from motion_recon.datasets.splits import load_split, split_sequences
 from motion_recon.paths import data_dir
@@ -165,3 +168,30 @@ def test_a_forward_only_engine_plays_the_optimized_controls(tmp_path):
     assert result.exit_code == 0, result.output
     saved = read_result(out)
     assert saved.engine == "tds" and np.isfinite(saved.simulated).all() and saved.metrics["mpjpe_g"] < 200
+
+
+def test_recon_eval_aist_runs_on_a_fixture_tree(tmp_path):
+    """AIST++ keypoints3d pickles (COCO-17, y up, centimetres, 60 fps) for the aist15 split."""
+    walk = read_npz(WALK).resampled(60.0).keypoints
+    coco = np.zeros((len(walk), len(skeleton.COCO17), 3))
+    for k, name in enumerate(skeleton.COCO17):
+        if name in skeleton.INDEX:
+            coco[:, k] = walk[:, skeleton.INDEX[name]]
+    head, neck = walk[:, skeleton.INDEX["head"]], walk[:, skeleton.INDEX["neck"]]
+    for k, name in enumerate(skeleton.COCO17[:5]):  # nose, eyes and ears around the head
+        side = 0.07 * (("left" in name) - ("right" in name))
+        coco[:, k] = (neck if name == "nose" else head) + np.array([0.0, side, 0.0])
+    coco = np.concatenate([coco, np.repeat(coco[-1:], 130 - len(coco), axis=0)])  # frames 1-120 exist
+    folder = tmp_path / "aist" / "keypoints3d"
+    folder.mkdir(parents=True)
+    for row in load_split("aist15"):
+        name = "_".join("cAll" if p.startswith("c") and p[1:].isdigit() else p for p in row["sequence"].split("_"))
+        with open(folder / f"{name}.pkl", "wb") as f:
+            pickle.dump({"keypoints3d_optim": 100.0 * coco @ Y_UP_TO_Z_UP}, f)  # z up m -> y up cm
+    out = tmp_path / "aist.json"
+    result = runner.invoke(app, ["eval", "aist", "--root", str(tmp_path / "aist"), "--limit", "1",
+                                 "--max-evals", "1", "--json", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["split"] == "aist15" and list(report["sequences"]) == ["gBR_sBM_c06_d06_mBR4_ch06"]
+    assert 0 < report["mean"]["mpjpe_g"] < 1000 and report["mean"]["evals_per_window"] == 1.0
