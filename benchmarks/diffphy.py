@@ -30,7 +30,7 @@ from body_models.model_files import physics_model
 from motion_recon import physics
 from motion_recon.datasets.arrays import read_npz
 from motion_recon.datasets.synthetic import synthetic_sequence
-from motion_recon.diffphy.tasks import task_loss
+from motion_recon.diffphy.loss import loss_function
 from motion_recon.functions.benchmark import environment
 from motion_recon.io import write_json, write_text
 from motion_recon.optim import Budget
@@ -53,7 +53,7 @@ def sequences(synthetic: int, frames: int):
 
 def isolated(fn, *args):
     """``fn(*args)`` in a fresh process: compiled MJX programs of several bodies and optimizers
-    would otherwise accumulate in one process (24 GB were exhausted after eight runs)."""
+    would otherwise accumulate in one process (this machine's 23 GB were exhausted after eight runs)."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         return pool.submit(fn, *args).result()
@@ -82,13 +82,12 @@ def window_traces(name: str, max_evals: int, count: int) -> tuple[list[int], lis
     windows for every optimizer: the pool and the choice are seeded)."""
     family = diffphy_tasks(seed=1)
     chosen = np.random.default_rng(0).choice(family.size, size=min(count, family.size), replace=False)
-    loss = task_loss(family.sim, family.config)
-    swapped = lambda u, data: loss(data, u)  # noqa: E731  (the optimizers call fun(x, *args))
+    loss = loss_function(family.sim, family.config)
     dim = int(np.prod(family.pool.reference.shape[1:-1])) * 3
     optimizer, traces = diffphy_optimizer(name), []
     for k, index in enumerate(chosen):
         data = jax.tree.map(lambda leaf, i=index: leaf[i], family.pool)
-        res = optimizer.minimize(swapped, np.zeros(dim, np.float32), budget=Budget(evaluations=max_evals),
+        res = optimizer.minimize(loss, np.zeros(dim, np.float32), budget=Budget(evaluations=max_evals),
                                  args=(data,), key=jax.random.key(k))  # fmt: skip
         traces.append({"losses": np.asarray(res.losses).tolist(), "nfev": int(res.nfev)})
     return [int(i) for i in chosen], traces

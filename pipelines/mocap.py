@@ -16,7 +16,7 @@ from body_models import skeleton
 from body_models.humanoid import Humanoid, build_humanoid
 from body_models.kinematics import inverse_kinematics, velocities
 from body_models.model_files import physics_model
-from body_models.shape import BodyShape, estimate_shape
+from body_models.shape import estimate_shape
 from motion_recon import optim, physics
 from motion_recon.datasets import MotionSequence
 from motion_recon.diffphy.loss import DEFAULT_LOSS, LossConfig
@@ -109,7 +109,6 @@ class Initialisation:
     observed: np.ndarray
     lifted: np.ndarray
     ground: float
-    shape: BodyShape
     humanoid: Humanoid
     qpos: np.ndarray
     qvel: np.ndarray
@@ -134,7 +133,7 @@ def initialise(sequence: MotionSequence, window: int, humanoid: Humanoid | None 
     qpos = inverse_kinematics(humanoid, fill_gaps(lifted))
     qvel = velocities(humanoid, qpos, fps)
     reference = qpos[:, 7:].reshape(len(qpos), -1, 4)
-    return Initialisation(observed, lifted, ground, humanoid.shape, humanoid, qpos, qvel, reference)
+    return Initialisation(observed, lifted, ground, humanoid, qpos, qvel, reference)
 
 
 def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConfig(), *, camera: Camera | None = None,
@@ -151,7 +150,8 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
     started = time.perf_counter()
     sim_config = physics.DEFAULT_CONFIG
     init = initialise(sequence, config.loss.window)
-    observed, ground, shape, humanoid = init.observed, init.ground, init.shape, init.humanoid
+    observed, ground, humanoid = init.observed, init.ground, init.humanoid
+    shape = humanoid.shape
     model = physics_model(humanoid, config=sim_config)
     sim = physics.simulator(model, sim_config, "mjx")
     playback = None if config.engine == "mjx" else physics.simulator(model, sim_config, config.engine)

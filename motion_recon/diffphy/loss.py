@@ -10,6 +10,7 @@ compiled function serves every window of a sequence.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -26,9 +27,9 @@ class LossConfig:
 
     Windows of 10 frames that keep their first 5 (the other 5 look ahead and are optimized again
     by the next window) reconstruct the bundled walking clip with Adam at 50 evaluations per
-    window to 20 mm MPJPE-G, against 156 mm for consecutive 5-frame windows: without look-ahead a
-    window gives up balance for its own keypoints and the body drifts and falls. (8/4: 18 mm,
-    10/7: 18 mm, 15/10: 24 mm.)
+    window to 16 mm MPJPE-G, against 36 mm for consecutive 5-frame windows: without look-ahead a
+    window trades balance for its own keypoints (8/4: 18 mm, 10/7: 15 mm, 15/10: 23 mm;
+    ``benchmarks/diffphy_windows.py``).
 
     Defaults: 3D keypoint error as mean squared distance in m^2 (weight 1); 2D reprojection error
     (windows with 2D keypoints and a camera) as mean squared distance in px^2, weight 2e-5 m^2/px^2:
@@ -82,6 +83,13 @@ def window_loss(sim, config: LossConfig, u, data: WindowData):
         loss += config.keypoint2d_weight * _weighted_mean_square(pixels, data.keypoints2d[1:], data.weights2d[1:])
     smoothness_term = jnp.mean(jnp.sum(jnp.diff(u, axis=0) ** 2, axis=-1))
     return loss + config.smoothness_weight * smoothness_term
+
+
+@functools.lru_cache(maxsize=16)
+def loss_function(sim, config: LossConfig):
+    """``window_loss`` as ``fun(u, data)`` for the optimizers, one function object per (simulator,
+    config), so they compile it once for all windows."""
+    return functools.partial(window_loss, sim, config)
 
 
 def _weighted_mean_square(predicted, observed, weights):

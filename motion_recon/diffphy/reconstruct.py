@@ -3,14 +3,13 @@ optimizer of ``motion_recon.optim``, starting from the previous window's simulat
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
 import jax
 import numpy as np
 
 from ..optim import Budget
-from .loss import DEFAULT_LOSS, LossConfig, WindowData, pd_targets, window_loss
+from .loss import DEFAULT_LOSS, LossConfig, WindowData, loss_function, pd_targets
 
 
 @dataclass(frozen=True)
@@ -35,12 +34,6 @@ class Reconstruction:
     controls: np.ndarray
     contacts: np.ndarray
     windows: list[WindowTrace] = field(default_factory=list)
-
-
-@functools.lru_cache(maxsize=16)
-def _loss(sim, config: LossConfig):
-    """One loss function per (simulator, config): the optimizers compile it once for all windows."""
-    return functools.partial(window_loss, sim, config)
 
 
 def window_starts(frames: int, window: int, overlap: int = 0) -> list[int]:
@@ -86,7 +79,7 @@ def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: L
             weights2d = np.isfinite(keypoints2d).all(axis=-1)
         weights2d = np.asarray(weights2d, np.float32)
         camera = tuple(np.asarray(c, np.float32) for c in camera)
-    loss = _loss(sim, config)
+    loss = loss_function(sim, config)
     key = jax.random.key(0) if key is None else key
     play = sim.compiled_rollout if playback is None else playback.rollout
     qpos = np.zeros((frames, len(qpos0)), np.float32)
