@@ -207,6 +207,125 @@ def mocap_command(
         console.print(f"wrote {json_path}")
 
 
+STAGE_LABELS = {"detect": "detect (frames)", "initialise": "initialise", "optimize": "optimize (windows)",
+                "render": "render overlay (frames)"}  # fmt: skip
+
+
+class _StageBars:
+    """One progress bar per pipeline stage, created when the stage reports first."""
+
+    def __init__(self, progress: Progress):
+        self.progress, self.tasks = progress, {}
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(STAGE_LABELS.get(stage, stage), total=total)
+        self.progress.update(self.tasks[stage], completed=done, total=total)
+
+
+def _run_video(video: Path, config, out: Path | None, overlay: Path | None, json_path: Path | None) -> None:
+    """Runs the video flow with a bar per stage, writes the outputs and prints the summary."""
+    import time
+
+    from motion_recon.io import write_json
+    from motion_recon.perception.video_io import probe_video
+    from motion_recon.result_file import write_result
+    from pipelines.evaluate import summary
+    from pipelines.video import reconstruct_video
+
+    try:
+        with Progress(TextColumn("[bold]{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console) as progress:  # fmt: skip
+            bars = _StageBars(progress)
+            run = reconstruct_video(video, config, progress=bars)
+            if overlay is not None:
+                from viewer.overlay import write_overlay
+
+                clock = time.perf_counter()
+                write_overlay(overlay, probe_video(video), run.first, run.track.keypoints, run.track.confidence,
+                              run.result, progress=lambda done, total: bars("render", done, total))  # fmt: skip
+                run.stage_s["render"] = time.perf_counter() - clock
+    except (ValueError, FileNotFoundError, ImportError) as err:
+        fail(str(err))
+    result, track = run.result, run.track
+    windows = result.windows
+    final = [row[np.isfinite(row)][-1] for row in windows["losses"]]
+    console.print(f"[bold]{video.name}[/]: video frames {run.first}-{run.first + len(track.found) - 1} "
+                  f"({len(track.found)} at {track.fps:g} fps), person {config.person_index} seen in "
+                  f"{int(track.found.sum())}; {len(result.simulated)} simulated frames at {result.fps:g} fps, "
+                  f"{len(final)} windows, loss {np.mean(windows['losses'][:, 0]):.3e} -> {np.mean(final):.3e} "
+                  f"(mean over windows)")  # fmt: skip
+    for warning in run.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    rows = {f"physics ({config.optimizer})": summary(result), "kinematic (no physics)": run.kinematic}
+    console.print(_metrics_table("MPJPE-2d vs detections (px), TV (m/frame^2), foot skate (% of frames)", rows))
+    console.print("seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in run.stage_s.items()))
+    if out is not None:
+        write_result(out, result)
+        console.print(f"wrote {out}")
+    if overlay is not None:
+        console.print(f"wrote {overlay}")
+    if json_path is not None:
+        write_json(json_path, {"video": str(video), "optimizer": config.optimizer, "physics": summary(result),
+                               "kinematic": run.kinematic, "stage_s": run.stage_s, "warnings": run.warnings,
+                               "frames": len(track.found), "frames_with_person": int(track.found.sum())})  # fmt: skip
+        console.print(f"wrote {json_path}")
+
+
+def _video_config(optimizer, max_evals, start, end, max_frames, focal, person_index, keypoints, stopping, checkpoint, seed):
+    from pipelines.video import VideoConfig
+
+    return VideoConfig(
+        optimizer=optimizer, max_evals=_number(max_evals, "max-evals"), start=_number(start, "start", float),
+        end=_number(end, "end", float), max_frames=_number(max_frames, "max-frames"), focal=_number(focal, "focal", float),
+        person_index=_number(person_index, "person-index"), keypoints=keypoints, stopping=stopping,
+        checkpoint=checkpoint, seed=_number(seed, "seed"),
+    )
+
+
+VIDEO_OPTIMIZER_HELP = "adam (default: best measured), bfgs, optimus, adafactor-mlp; or lbfgs, gd-momentum."
+
+
+@app.command("video")
+def video_command(
+    video: Annotated[Path, typer.Argument(help="Video file (anything OpenCV reads: mp4, mov, avi, webm...).")],
+    out: Annotated[Optional[Path], typer.Option(help="Result file (HDF5).")] = None,
+    overlay: Annotated[Optional[Path], typer.Option(help="Overlay video (.mp4, H.264): detections and simulated motion.")] = None,
+    optimizer: Annotated[str, typer.Option(help=VIDEO_OPTIMIZER_HELP)] = "adam",
+    max_evals: Annotated[str, typer.Option(help="Function evaluations per window.")] = "50",
+    start: Annotated[str, typer.Option(help="Start time, seconds.")] = "0",
+    end: Annotated[Optional[str], typer.Option(help="End time, seconds (default: the end).")] = None,
+    max_frames: Annotated[Optional[str], typer.Option(help="At most this many video frames.")] = None,
+    focal: Annotated[Optional[str], typer.Option(help="Focal length, pixels (default: 60 degree horizontal field of view).")] = None,
+    person_index: Annotated[str, typer.Option(help="Which person: 0 the most prominent, 1 the next...")] = "0",
+    keypoints: Annotated[Optional[Path], typer.Option(help="Precomputed 2D keypoints (COCO-style JSON or .npz); skips detection.")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the summary and metrics as JSON here.")] = None,
+    stopping: Annotated[bool, typer.Option("--stopping", help="Stop a window early by the paper's rule (N = 5).")] = False,
+    checkpoint: Annotated[Optional[str], typer.Option(help="Learned optimizer checkpoint folder.")] = None,
+    seed: Annotated[str, typer.Option(help="Seed.")] = "0",
+) -> None:
+    """Reconstruct the person in a video in physical simulation."""
+    config = _video_config(optimizer, max_evals, start, end, max_frames, focal, person_index, keypoints, stopping,
+                           checkpoint, seed)  # fmt: skip
+    _run_video(video, config, out, overlay, json_path)
+
+
+@app.command("demo")
+def demo_command(
+    out: Annotated[Path, typer.Option(help="Result file (HDF5).")] = Path("demo.h5"),
+    overlay: Annotated[Path, typer.Option(help="Overlay video (.mp4).")] = Path("demo_overlay.mp4"),
+    optimizer: Annotated[str, typer.Option(help=VIDEO_OPTIMIZER_HELP)] = "adam",
+    max_evals: Annotated[str, typer.Option(help="Function evaluations per window.")] = "50",
+    end: Annotated[Optional[str], typer.Option(help="End time, seconds (default: the whole clip).")] = None,
+    seed: Annotated[str, typer.Option(help="Seed.")] = "0",
+) -> None:
+    """Run ``recon video`` on the bundled clip (data/samples/walk.mp4): writes demo.h5 and demo_overlay.mp4."""
+    from motion_recon.paths import data_dir
+
+    config = _video_config(optimizer, max_evals, "0", end, None, None, "0", None, False, None, seed)
+    _run_video(data_dir() / "samples" / "walk.mp4", config, out, overlay, None)
+
+
 @app.command("eval")
 def eval_command(
     dataset: Annotated[str, typer.Argument(help="h36m or aist.")],

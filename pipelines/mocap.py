@@ -19,6 +19,7 @@ from body_models.model_files import physics_model
 from body_models.shape import estimate_shape
 from motion_recon import optim, physics
 from motion_recon.datasets import MotionSequence
+from motion_recon.datasets.sequence import resample
 from motion_recon.diffphy.loss import DEFAULT_LOSS, LossConfig
 from motion_recon.diffphy.reconstruct import reconstruct, window_starts
 from motion_recon.metrics import all_metrics
@@ -136,7 +137,18 @@ def initialise(sequence: MotionSequence, window: int, humanoid: Humanoid | None 
     return Initialisation(observed, lifted, ground, humanoid, qpos, qvel, reference)
 
 
+@dataclass(frozen=True)
+class ImageObservations:
+    """2D keypoints of a sequence's frames as ``camera`` saw them: keypoints (T, 17, 2) pixels
+    (NaN where unseen) and confidence (T, 17) (0 where unseen)."""
+
+    camera: Camera
+    keypoints: np.ndarray
+    confidence: np.ndarray
+
+
 def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConfig(), *, camera: Camera | None = None,
+                       image: ImageObservations | None = None, init: Initialisation | None = None,
                        progress: Callable[[int, int], None] | None = None) -> MotionResult:  # fmt: skip
     """Reconstructs ``sequence`` (any layout, any frame rate) in physical simulation.
 
@@ -144,12 +156,17 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
     stand on the simulator's ground (z = 0); results are shifted back, so metrics and keypoints
     are in the sequence's own world frame. With the recording ``camera``, both motions are
     projected into its image for MPJPE-2d (the loss stays 3D, as the paper's mocap experiments).
+
+    With ``image`` observations (video), the loss adds their confidence-weighted reprojection
+    error, the sequence's 3D keypoints are a prior (weighted by ``config.loss.keypoint_weight``)
+    rather than ground truth, and the metrics are MPJPE-2d against the image keypoints, TV and
+    foot skate. ``init``: the sequence's ``initialise`` result, when the caller has it already.
     """
     if config.max_evals < 1:
         raise ValueError(f"max_evals must be at least 1, got {config.max_evals}")
     started = time.perf_counter()
     sim_config = physics.DEFAULT_CONFIG
-    init = initialise(sequence, config.loss.window)
+    init = initialise(sequence, config.loss.window) if init is None else init
     observed, ground, humanoid = init.observed, init.ground, init.humanoid
     shape = humanoid.shape
     model = physics_model(humanoid, config=sim_config)
@@ -157,12 +174,22 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
     playback = None if config.engine == "mjx" else physics.simulator(model, sim_config, config.engine)
     optimizer = diffphy_optimizer(config.optimizer, config.checkpoint)
     stop = optim.RelativeDecrease if config.stopping else None
+    image_terms = {} if image is None else _image_terms(image, sequence.fps, sim_config.fps, ground)
     motion = reconstruct(
         sim, init.lifted, init.reference, init.qpos[0], init.qvel[0], optimizer, config=config.loss, max_evals=config.max_evals,
-        stop=stop, key=jax.random.key(config.seed), playback=playback, progress=progress,
+        stop=stop, key=jax.random.key(config.seed), playback=playback, progress=progress, **image_terms,
     )
     simulated = motion.keypoints + np.array([0.0, 0.0, ground], np.float32)
-    projected = () if camera is None else (camera.project(simulated), camera.project(observed))
+    observed2d = confidence2d = None
+    if image is not None:  # 3D was a prior: compare in the image
+        camera, confidence2d = image.camera, image_terms["weights2d"]
+        observed2d = np.where(confidence2d[..., None] > 0, image_terms["keypoints2d"], np.nan)
+        metrics = all_metrics(simulated, None, camera.project(simulated), observed2d, confidence2d)
+    elif camera is not None:
+        observed2d = camera.project(observed)
+        metrics = all_metrics(simulated, observed, camera.project(simulated), observed2d)
+    else:
+        metrics = all_metrics(simulated, observed)
     qpos_out = motion.qpos.copy()
     qpos_out[:, 2] += ground
     return MotionResult(
@@ -174,10 +201,22 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
               "ground_height": ground},  # fmt: skip
         optimization={"optimizer": config.optimizer, "max_evals": config.max_evals, "stopping": int(config.stopping),
                       "loss": asdict(config.loss), "settings": repr(optimizer), "wall_s": time.perf_counter() - started},  # fmt: skip
-        observed3d=observed.astype(np.float32), metrics=all_metrics(simulated, observed, *projected),
-        observed2d=None if camera is None else projected[1], camera=None if camera is None else camera.to_dict(),
+        observed3d=observed.astype(np.float32), metrics=metrics,
+        observed2d=observed2d, confidence2d=confidence2d, camera=None if camera is None else camera.to_dict(),
         provenance=provenance(config, sequence, getattr(optimizer, "source", "")),
     )
+
+
+def _image_terms(image: ImageObservations, fps: float, sim_fps: float, ground: float) -> dict:
+    """The reprojection term's arguments of ``reconstruct``: 2D keypoints and confidences at the
+    simulator's rate (0 weight where unseen) and the camera moved with the ground shift."""
+    keypoints = resample(image.keypoints, fps, sim_fps)
+    weights = resample(image.confidence, fps, sim_fps)
+    seen = np.isfinite(keypoints).all(axis=-1)
+    cam = image.camera
+    shifted_t = cam.t + cam.R @ np.array([0.0, 0.0, ground])
+    return {"keypoints2d": np.where(seen[..., None], keypoints, 0.0), "weights2d": np.where(seen, weights, 0.0),
+            "camera": (cam.K, cam.dist, cam.R, shifted_t)}  # fmt: skip
 
 
 def provenance(config: MocapConfig, sequence: MotionSequence, checkpoint: str = "") -> dict:

@@ -42,16 +42,24 @@ class MotionSequence:
             raise ValueError(f"{self.name}: frame rate must be positive, got {fps}")
         if abs(fps - self.fps) < 1e-9:
             return self
-        duration = (len(self.keypoints) - 1) / self.fps
-        times = np.arange(0.0, duration + 1e-9, 1.0 / fps)
-        position = times * self.fps
-        before = np.minimum(np.floor(position + 1e-9).astype(int), len(self.keypoints) - 1)
-        after = np.minimum(before + 1, len(self.keypoints) - 1)
-        weight = np.clip(position - before, 0.0, 1.0)[:, None, None]
-        points = (1.0 - weight) * self.keypoints[before] + weight * self.keypoints[after]
-        points = np.where(weight == 0.0, self.keypoints[before], points)  # NaN-free where no blend is needed
+        points = resample(self.keypoints, self.fps, fps)
         return MotionSequence(self.name, points, fps, self.layout, self.joint_names,
                               {**self.source, "resampled_from_fps": self.fps})  # fmt: skip
+
+
+def resample(values, fps: float, new_fps: float) -> np.ndarray:
+    """(T', ...) ``values`` (T, ...) sampled at ``fps`` linearly interpolated in time to ``new_fps``
+    over the same duration (a rate that divides ``fps`` keeps every n-th frame unchanged, NaN
+    included)."""
+    values = np.asarray(values, float)
+    duration = (len(values) - 1) / fps
+    times = np.arange(0.0, duration + 1e-9, 1.0 / new_fps)
+    position = times * fps
+    before = np.minimum(np.floor(position + 1e-9).astype(int), len(values) - 1)
+    after = np.minimum(before + 1, len(values) - 1)
+    weight = np.clip(position - before, 0.0, 1.0).reshape((-1,) + (1,) * (values.ndim - 1))
+    blended = (1.0 - weight) * values[before] + weight * values[after]
+    return np.where(weight == 0.0, values[before], blended)  # NaN-free where no blend is needed
 
 
 def detect_unit_scale(positions, bone_pairs) -> float:

@@ -1,0 +1,176 @@
+"""The video flow: frames -> 2D keypoints (BlazePose, or a keypoints file) -> the chosen person ->
+camera and metric 3D -> DiffPhy with the reprojection term -> result file (and overlay video)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from motion_recon.datasets import MotionSequence
+from motion_recon.diffphy.loss import LossConfig
+from motion_recon.metrics import foot_skate, mpjpe_2d, total_variation
+from motion_recon.perception.camera_fit import fit_camera, intrinsics
+from motion_recon.perception.people import PersonTrack, select_person
+from motion_recon.perception.video_io import VideoInfo, probe_video, read_frames
+from motion_recon.result_file import MotionResult
+from pipelines.mocap import ImageObservations, MocapConfig, initialise, reconstruct_motion
+
+# The detector's metric 3D is a guess at depth: a weak prior beside the 2D term. At weight 0.1 a
+# 10 cm 3D offset costs 1e-3, as much as a 7 px reprojection error (2e-5 per px^2).
+VIDEO_LOSS = LossConfig(keypoint_weight=0.1)
+STAGES = ("decode", "detect", "initialise", "optimize")
+# stage name, items done, items in all (None while unknown)
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass(frozen=True)
+class VideoConfig:
+    """What ``recon video`` runs with; times in seconds of the video."""
+
+    optimizer: str = "adam"
+    max_evals: int = 50
+    loss: LossConfig = VIDEO_LOSS
+    start: float = 0.0
+    end: float | None = None
+    max_frames: int | None = None
+    focal: float | None = None
+    person_index: int = 0
+    keypoints: Path | None = None
+    stopping: bool = False
+    seed: int = 0
+    checkpoint: str | None = None
+
+    def mocap(self) -> MocapConfig:
+        return MocapConfig(optimizer=self.optimizer, max_evals=self.max_evals, loss=self.loss, stopping=self.stopping,
+                           seed=self.seed, checkpoint=self.checkpoint)  # fmt: skip
+
+
+@dataclass
+class VideoRun:
+    """A reconstruction from video: the result, the chosen person's track (video frames
+    ``first``..``first + len - 1``), the kinematic baseline's metrics, seconds per stage and
+    warnings (also in the result's provenance)."""
+
+    result: MotionResult
+    track: PersonTrack
+    first: int
+    kinematic: dict[str, float]
+    stage_s: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def frame_range(info: VideoInfo, start: float, end: float | None, max_frames: int | None) -> tuple[int, int]:
+    """Video frames [first, stop) between ``start`` and ``end`` seconds, at most ``max_frames``."""
+    if start < 0 or (end is not None and end <= start):
+        raise ValueError(f"{info.path}: bad time range: start {start:g} s, end {end} s")
+    first = int(round(start * info.fps))
+    stop = info.frames if end is None else min(info.frames, int(round(end * info.fps)))
+    if max_frames is not None:
+        if max_frames < 1:
+            raise ValueError(f"max frames must be at least 1, got {max_frames}")
+        stop = min(stop, first + max_frames)
+    if first >= stop:
+        raise ValueError(f"{info.path}: no frames between {start:g} s and the end ({info.duration:.2f} s)")
+    return first, stop
+
+
+def detect_people(info: VideoInfo, first: int, stop: int, progress: Progress) -> tuple[list, dict[str, float]]:
+    """Per-frame detections of frames [first, stop) and the seconds spent decoding and detecting."""
+    from motion_recon.perception.detector import PoseDetector
+
+    frames, seconds = [], {"decode": 0.0, "detect": 0.0}
+    with PoseDetector() as detector:
+        clock = time.perf_counter()
+        for index, rgb in enumerate(read_frames(info.path, first, stop), start=first):
+            now = time.perf_counter()
+            seconds["decode"] += now - clock
+            frames.append(detector(rgb, round(index * 1000.0 / info.fps)))
+            clock = time.perf_counter()
+            seconds["detect"] += clock - now
+            progress("detect", len(frames), stop - first)
+    return frames, seconds
+
+
+def keypoint_file_people(path: Path, info: VideoInfo, first: int, stop: int) -> list:
+    """Per-frame detections of frames [first, stop) from a keypoints file covering the video."""
+    from motion_recon.perception.keypoint_files import read_keypoints
+
+    frames = read_keypoints(path)
+    if len(frames) < stop:
+        raise ValueError(f"{path}: has {len(frames)} frames, the video's frames {first}-{stop - 1} need {stop}")
+    return frames[first:stop]
+
+
+def person_span(track: PersonTrack) -> tuple[int, int]:
+    """Frames [first, stop) from the first to the last frame the person is seen in."""
+    seen = np.flatnonzero(track.found)
+    return int(seen[0]), int(seen[-1]) + 1
+
+
+def trimmed(track: PersonTrack, first: int, stop: int) -> PersonTrack:
+    world = None if track.world is None else track.world[first:stop]
+    return replace(track, keypoints=track.keypoints[first:stop], confidence=track.confidence[first:stop], world=world)
+
+
+def kinematic_metrics(result: MotionResult) -> dict[str, float]:
+    """MPJPE-2d, TV and foot skate of the kinematic baseline: the lifted detections, no physics."""
+    from motion_recon.perception.cameras import Camera
+
+    lifted = np.asarray(result.observed3d, float)
+    projected = Camera.from_dict(result.camera).project(lifted)
+    return {"mpjpe_2d": mpjpe_2d(projected, result.observed2d, result.confidence2d),
+            "tv": total_variation(lifted), "foot_skate": foot_skate(lifted)}  # fmt: skip
+
+
+def reconstruct_video(path, config: VideoConfig = VideoConfig(), progress: Progress | None = None) -> VideoRun:
+    """Reconstructs the chosen person of a video in physical simulation (see the module doc)."""
+    progress = progress or (lambda stage, done, total: None)
+    path = Path(path)
+    info = probe_video(path)
+    first, stop = frame_range(info, config.start, config.end, config.max_frames)
+    if config.keypoints is None:
+        frames, stage_s = detect_people(info, first, stop, progress)
+        label = str(path)
+    else:
+        clock = time.perf_counter()
+        frames, label = keypoint_file_people(Path(config.keypoints), info, first, stop), str(config.keypoints)
+        stage_s = {"decode": 0.0, "detect": time.perf_counter() - clock}
+    clock = time.perf_counter()
+    progress("initialise", 0, 1)
+    source = {"file": str(path), "keypoints": None if config.keypoints is None else str(config.keypoints)}
+    track = select_person(frames, config.person_index, info.fps, info.width, info.height, source, label)
+    warnings = []
+    seen_first, seen_stop = person_span(track)
+    if (seen_first, seen_stop) != (0, len(frames)):
+        warnings.append(f"person {config.person_index} seen only in video frames {first + seen_first}-"
+                        f"{first + seen_stop - 1} of {first}-{stop - 1}: reconstructing those")  # fmt: skip
+        track, first = trimmed(track, seen_first, seen_stop), first + seen_first
+    unseen = int((~track.found).sum())
+    if unseen:
+        warnings.append(f"person {config.person_index} not seen in {unseen} of {len(track.found)} frames: "
+                        "bridged by interpolation, without 2D weight (observations/confidence2d is 0 there)")  # fmt: skip
+    poses = track.world
+    if poses is None:  # 2D-only keypoints file
+        from motion_recon.perception.lifting import lift_poses
+
+        poses = lift_poses(track.keypoints, track.confidence, intrinsics(info.width, info.height, config.focal))
+    camera, world = fit_camera(track.keypoints, track.confidence, poses, info.fps, info.width, info.height, config.focal)
+    sequence = MotionSequence(path.stem, world, info.fps, "h36m17",
+                              source={**track.source, "frames": [first, first + len(world)]})  # fmt: skip
+    mocap = config.mocap()
+    init = initialise(sequence, mocap.loss.window)
+    stage_s["initialise"] = time.perf_counter() - clock
+    progress("initialise", 1, 1)
+    clock = time.perf_counter()
+    result = reconstruct_motion(
+        sequence, mocap, image=ImageObservations(camera, track.keypoints, track.confidence), init=init,
+        progress=lambda done, total: progress("optimize", done, total),
+    )
+    stage_s["optimize"] = time.perf_counter() - clock
+    result.provenance["warnings"] = warnings
+    result.provenance["stage_s"] = dict(stage_s)
+    return VideoRun(result, track, first, kinematic_metrics(result), stage_s, warnings)

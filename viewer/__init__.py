@@ -1,0 +1,1 @@
+"""Looking at reconstructions: overlay videos (and, later, the interactive viewer)."""
