@@ -1,0 +1,185 @@
+"""The video flow: detection on the bundled clip, person tracking, camera fit, ``recon video`` and
+``recon demo`` end to end on a 1 s excerpt, and every kind of bad input."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from body_models import skeleton
+from motion_recon.datasets import read_motion
+from motion_recon.datasets.sequence import resample
+from motion_recon.paths import data_dir
+from motion_recon.perception.camera_fit import fit_camera
+from motion_recon.perception.cameras import Camera
+from motion_recon.perception.people import Detection, track_people
+from motion_recon.perception.video_io import probe_video, read_frames
+from motion_recon.result_file import read_result
+from pipelines.cli import app
+from pipelines.video import frame_range
+
+runner = CliRunner()
+CLIP = data_dir() / "samples" / "walk.mp4"
+EXCERPT_FRAMES = 30  # 1 s of the clip: 26 simulated frames, 4 windows
+
+
+@pytest.fixture(scope="module")
+def detections():
+    """BlazePose on the first second of the bundled clip."""
+    from motion_recon.perception.detector import PoseDetector
+
+    info = probe_video(CLIP)
+    with PoseDetector() as detector:
+        return [detector(rgb, round(t * 1000 / info.fps)) for t, rgb in enumerate(read_frames(CLIP, 0, EXCERPT_FRAMES))]
+
+
+def test_the_bundled_clip_is_short_and_small():
+    info = probe_video(CLIP)
+    assert (info.width, info.height, info.frames, info.fps) == (1280, 358, 125, 30.0)
+    assert info.duration <= 10 and CLIP.stat().st_size <= 5e6
+
+
+def test_detection_finds_the_walker_with_17_joints_in_the_image(detections):
+    assert len(detections) == EXCERPT_FRAMES
+    main = track_people(detections, 30.0)[0]
+    assert len(main) >= EXCERPT_FRAMES - 1  # seen in (almost) every frame
+    for detection in main.values():
+        assert detection.keypoints.shape == (17, 2) and detection.world.shape == (17, 3)
+        assert np.all((detection.keypoints >= 0) & (detection.keypoints <= [1280, 358]))
+        assert np.median(detection.confidence) > 0.5
+        assert 200 < detection.box_height() < 358  # a whole person, head to ankles
+        np.testing.assert_allclose(detection.world[skeleton.ROOT], 0.0)
+        legs = np.linalg.norm(detection.world[skeleton.INDEX["left_knee"]] - detection.world[skeleton.INDEX["left_hip"]])
+        assert 0.25 < legs < 0.6  # metric world landmarks
+
+
+def _person(x, y, height=200.0, confidence=0.9):
+    """A standing person's 17 keypoints, ``height`` pixels tall, pelvis at (x, y)."""
+    offsets = np.linspace(-0.5, 0.5, 17)[:, None] * [0.3 * height, height]
+    return Detection(np.array([x, y]) + offsets, np.full(17, confidence))
+
+
+def test_tracking_keeps_people_apart_drops_duplicates_and_bridges_gaps():
+    frames = []
+    for t in range(20):
+        big, small = _person(100 + 5 * t, 300, 200), _person(600 - 5 * t, 300, 100)
+        people = [small] if 8 <= t < 11 else [big, small]  # the big person is missed for 3 frames
+        if t == 4:
+            people.append(_person(100 + 5 * t + 2, 301, 200, confidence=0.5))  # a duplicate
+        frames.append(people)
+    tracks = track_people(frames, fps=30.0)
+    assert len(tracks) == 2
+    big, small = tracks
+    assert sorted(big) == [t for t in range(20) if not 8 <= t < 11] and sorted(small) == list(range(20))
+    assert big[4].confidence[0] == 0.9  # the more confident of the duplicates
+    assert all(abs(d.keypoints[0, 0] - (600 - 5 * t - 15)) < 1e-9 for t, d in small.items())
+
+
+def test_camera_fit_recovers_a_known_camera_from_projected_mocap():
+    walk = read_motion(data_dir() / "samples" / "mocap_walk.npz")
+    world = np.asarray(walk.keypoints, float)
+    pitch = np.radians(10.0)
+    forward = np.array([0.0, np.cos(pitch), -np.sin(pitch)])
+    right = np.array([1.0, 0.0, 0.0])
+    R = np.stack([right, np.cross(forward, right), forward])
+    centre = np.array([world[:, 0, 0].mean(), world[:, 0, 1].mean() - 5.0, 1.3])
+    truth = Camera("true", 1280, 720, [[1000.0, 0, 639.5], [0, 1000.0, 359.5], [0, 0, 1]], np.zeros(5), R, -R @ centre)
+    pixels = truth.project(world)
+    poses = (world - world[:, :1]) @ R.T  # pelvis-centred, camera axes
+    camera, fitted = fit_camera(pixels, np.ones(world.shape[:2]), poses, walk.fps, 1280, 720, focal=1000.0)
+    assert np.median(np.linalg.norm(camera.project(fitted) - pixels, axis=-1)) < 1.0
+    up_error = np.degrees(np.arccos(np.clip(camera.R[:, 2] @ R[:, 2], -1, 1)))
+    assert up_error < 2.0  # the world's up direction, seen from the camera
+    ground_truth = np.percentile(world[:, [3, 6], 2], 5) - 0.08
+    assert abs(camera.centre[2] - (1.3 - ground_truth)) < 0.05
+    np.testing.assert_allclose(np.linalg.norm(fitted[:, 1] - fitted[:, 0], axis=-1),
+                               np.linalg.norm(world[:, 1] - world[:, 0], axis=-1), atol=1e-6)  # fmt: skip
+
+
+def test_frame_ranges_and_resampling():
+    info = probe_video(CLIP)
+    assert frame_range(info, 0.0, None, None) == (0, 125)
+    assert frame_range(info, 1.0, 2.0, None) == (30, 60)
+    assert frame_range(info, 1.0, None, 10) == (30, 40)
+    with pytest.raises(ValueError, match="no frames between"):
+        frame_range(info, 5.0, None, None)
+    values = np.arange(31.0)[:, None]
+    np.testing.assert_allclose(resample(values, 30.0, 25.0)[:, 0], np.arange(26) * 1.2)
+
+
+def test_recon_video_with_a_keypoints_file_bridges_a_gap_and_writes_every_output(tmp_path, detections):
+    main = track_people(detections, 30.0)[0]
+    keypoints = np.full((EXCERPT_FRAMES, 17, 3), np.nan)
+    world = np.full((EXCERPT_FRAMES, 17, 3), np.nan)
+    for t, detection in main.items():
+        if not 12 <= t < 16:  # the person is lost for 4 frames
+            keypoints[t] = np.column_stack([detection.keypoints, detection.confidence])
+            world[t] = detection.world
+    np.savez(tmp_path / "kp.npz", keypoints=keypoints, world=world, layout="h36m17")
+    out, overlay, summary = tmp_path / "r.h5", tmp_path / "o.mp4", tmp_path / "s.json"
+    result = runner.invoke(app, ["video", str(CLIP), "--keypoints", str(tmp_path / "kp.npz"), "--end", "1",
+                                 "--max-evals", "2", "--out", str(out), "--overlay", str(overlay), "--json", str(summary)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "not seen in 4 of 30 frames" in result.output and "kinematic" in result.output
+    stored = read_result(out)
+    assert stored.simulated.shape == (25, 17, 3) and np.isfinite(stored.simulated).all()
+    unseen = ~(stored.confidence2d > 0).any(axis=1)
+    assert 2 <= unseen.sum() <= 4 and unseen[10:13].all()  # video frames 12-15 at 25 fps
+    assert any("not seen in 4" in w for w in stored.provenance["warnings"])
+    assert stored.camera["width"] == 1280 and {"mpjpe_2d", "tv", "foot_skate"} <= set(stored.metrics)
+    report = json.loads(summary.read_text())
+    assert report["frames"] == 30 and report["frames_with_person"] == 26
+    assert set(report["stage_s"]) == {"decode", "detect", "initialise", "optimize", "render"}
+    assert report["kinematic"]["mpjpe_2d"] < 20
+    video = probe_video(overlay)
+    assert (video.frames, video.width, video.height) == (30, 1280, 358)
+
+
+def test_recon_demo_runs_the_bundled_clip(tmp_path):
+    out, overlay = tmp_path / "demo.h5", tmp_path / "demo.mp4"
+    result = runner.invoke(app, ["demo", "--end", "1", "--max-evals", "2", "--out", str(out), "--overlay", str(overlay)])
+    assert result.exit_code == 0, result.output
+    assert "person 0 seen in" in result.output and "seconds per stage" in result.output
+    assert read_result(out).provenance["input"]["file"].endswith("walk.mp4") and overlay.is_file()
+
+
+def _write_video(path, frames):
+    import av
+
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for image in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+
+
+def test_bad_input_gives_one_line_and_keeps_existing_outputs(tmp_path):
+    not_video = tmp_path / "notes.mp4"
+    not_video.write_text("hello")
+    empty, blank = tmp_path / "empty.mp4", tmp_path / "blank.mp4"
+    _write_video(empty, [])
+    _write_video(blank, [np.full((48, 64, 3), 90, np.uint8)] * 10)
+    nan_keypoints = tmp_path / "nan.npz"
+    points = np.ones((125, 17, 3))
+    points[3, 5, 0] = np.nan
+    np.savez(nan_keypoints, keypoints=points)
+    out = tmp_path / "keep.h5"
+    out.write_bytes(b"old result")
+    cases = [
+        ([str(tmp_path / "missing.mp4")], "missing.mp4: no such file"),
+        ([str(not_video)], "notes.mp4: not a readable video"),
+        ([str(empty)], "empty.mp4"),
+        ([str(blank)], "blank.mp4: no person detected in any of its 10 frames"),
+        ([str(CLIP), "--max-frames", "8"], "shorter than one window"),
+        ([str(CLIP), "--end", "0.5", "--person-index", "2"], "person index 2 asked, but 1 person was found"),
+        ([str(CLIP), "--keypoints", str(nan_keypoints)], "nan.npz"),
+        ([str(CLIP), "--focal", "wide"], "--focal takes a number"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, ["video", *args, "--out", str(out)])
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and "Traceback" not in result.output, (args, result.output)
+        assert len(result.output.strip().splitlines()[-1]) > 0
+    assert out.read_bytes() == b"old result"
