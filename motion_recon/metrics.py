@@ -80,15 +80,19 @@ def total_variation(positions) -> float:
     return float(np.nansum(change) / len(positions))
 
 
-def foot_skate(pred, reference=None, feet=(3, 6), up: int = 2) -> float:
+def foot_skate(pred, reference=None, feet=(3, 6), up: int = 2, contact=None) -> float:
     """Percentage of frame transitions in which a foot that should stand still slides.
 
     A ``reference`` foot (ground truth; default: ``pred`` itself) is in contact when it is within
     5 cm of the ground (the mean of the lowest 5 % of its foot heights) and moves at most 2 cm
     per frame; the transition skates when ``pred``'s foot then moves more than 2 cm. Without a
-    reference, contact is the height test alone. ``feet`` are the ankle joints.
+    reference, contact is the height test alone. ``contact`` (T - 1, 2) given explicitly (e.g.
+    ``planted_in_image``) replaces both. ``feet`` are the ankle joints.
     """
     pred = np.asarray(pred, dtype=float)
+    if contact is not None:
+        slides = np.linalg.norm(np.diff(pred[:, list(feet)], axis=0), axis=-1) > CONTACT_SPEED
+        return 100.0 * float(np.mean(np.any(np.asarray(contact, bool) & slides, axis=1)))
     self_reference = reference is None
     reference = pred if self_reference else np.asarray(reference, dtype=float)
     if pred.shape != reference.shape or pred.ndim != 3 or len(pred) < 2:
@@ -104,13 +108,24 @@ def foot_skate(pred, reference=None, feet=(3, 6), up: int = 2) -> float:
     return 100.0 * float(np.mean(np.any(contact & slides, axis=1)))
 
 
-def all_metrics(pred, gt=None, pred_2d=None, observed_2d=None, confidence_2d=None) -> dict[str, float]:
-    """The paper's table columns that the given arrays allow."""
+def planted_in_image(keypoints2d, confidence, depth, focal: float, feet=(3, 6), min_confidence: float = 0.5):
+    """(T - 1, 2) feet standing still as a video shows them: the ankle's pixel motion between two
+    frames, at its ``depth`` (T, 2) metres and ``focal`` pixels, is at most 2 cm and it is seen
+    (``confidence`` >= ``min_confidence``) in both. The contact reference of foot skate for a
+    video, where no ground truth says when a foot is down."""
+    ankles = np.asarray(keypoints2d, float)[:, list(feet)]
+    seen = np.asarray(confidence, float)[:, list(feet)] >= min_confidence
+    metres = np.linalg.norm(np.diff(ankles, axis=0), axis=-1) * np.asarray(depth, float)[:-1] / focal
+    return (np.nan_to_num(metres, nan=np.inf) <= CONTACT_SPEED) & seen[:-1] & seen[1:]
+
+
+def all_metrics(pred, gt=None, pred_2d=None, observed_2d=None, confidence_2d=None, contact=None) -> dict[str, float]:
+    """The paper's table columns that the given arrays allow (``contact``: see ``foot_skate``)."""
     result = {}
     if gt is not None:
         result.update(mpjpe_g=mpjpe_g(pred, gt), mpjpe=mpjpe(pred, gt), mpjpe_pa=mpjpe_pa(pred, gt))
     if pred_2d is not None and observed_2d is not None:
         result["mpjpe_2d"] = mpjpe_2d(pred_2d, observed_2d, confidence_2d)
     result["tv"] = total_variation(pred)
-    result["foot_skate"] = foot_skate(pred, gt)
+    result["foot_skate"] = foot_skate(pred, gt, contact=contact)
     return result

@@ -20,9 +20,9 @@ from body_models.shape import estimate_shape
 from motion_recon import optim, physics
 from motion_recon.datasets import MotionSequence
 from motion_recon.datasets.sequence import resample
-from motion_recon.diffphy.loss import DEFAULT_LOSS, LossConfig
+from motion_recon.diffphy.loss import ANKLES, DEFAULT_LOSS, LossConfig
 from motion_recon.diffphy.reconstruct import reconstruct, window_starts
-from motion_recon.metrics import all_metrics
+from motion_recon.metrics import all_metrics, planted_in_image
 from motion_recon.perception.cameras import Camera
 from motion_recon.result_file import MotionResult, window_table
 
@@ -174,7 +174,7 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
     playback = None if config.engine == "mjx" else physics.simulator(model, sim_config, config.engine)
     optimizer = diffphy_optimizer(config.optimizer, config.checkpoint)
     stop = optim.RelativeDecrease if config.stopping else None
-    image_terms = {} if image is None else _image_terms(image, sequence.fps, sim_config.fps, ground)
+    image_terms = {} if image is None else _image_terms(image, sequence.fps, sim_config.fps, observed, ground)
     motion = reconstruct(
         sim, init.lifted, init.reference, init.qpos[0], init.qvel[0], optimizer, config=config.loss, max_evals=config.max_evals,
         stop=stop, key=jax.random.key(config.seed), playback=playback, progress=progress, **image_terms,
@@ -184,7 +184,8 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
     if image is not None:  # 3D was a prior: compare in the image
         camera, confidence2d = image.camera, image_terms["weights2d"]
         observed2d = np.where(confidence2d[..., None] > 0, image_terms["keypoints2d"], np.nan)
-        metrics = all_metrics(simulated, None, camera.project(simulated), observed2d, confidence2d)
+        metrics = all_metrics(simulated, None, camera.project(simulated), observed2d, confidence2d,
+                              image_terms["planted"][1:] > 0)  # fmt: skip
     elif camera is not None:
         observed2d = camera.project(observed)
         metrics = all_metrics(simulated, observed, camera.project(simulated), observed2d)
@@ -207,16 +208,28 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
     )
 
 
-def _image_terms(image: ImageObservations, fps: float, sim_fps: float, ground: float) -> dict:
-    """The reprojection term's arguments of ``reconstruct``: 2D keypoints and confidences at the
-    simulator's rate (0 weight where unseen) and the camera moved with the ground shift."""
+def planted_feet(camera: Camera, keypoints3d: np.ndarray, keypoints2d: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+    """(T - 1, 2) frames in which the video shows each foot standing still (``planted_in_image``
+    at the depth of the ankles of ``keypoints3d``): foot skate's contact reference for video."""
+    ankles = camera.world_to_camera(np.asarray(keypoints3d, float)[:, ANKLES])
+    return planted_in_image(keypoints2d, confidence, ankles[..., 2], camera.K[0, 0], feet=ANKLES)
+
+
+def _image_terms(image: ImageObservations, fps: float, sim_fps: float, observed: np.ndarray, ground: float) -> dict:
+    """The image terms' arguments of ``reconstruct``: 2D keypoints and confidences at the
+    simulator's rate (0 weight where unseen), the camera moved with the ground shift, and the
+    feet the video shows planted (``planted_feet`` of the ``observed`` 3D keypoints; per frame,
+    from the previous one)."""
     keypoints = resample(image.keypoints, fps, sim_fps)
     weights = resample(image.confidence, fps, sim_fps)
     seen = np.isfinite(keypoints).all(axis=-1)
+    weights = np.where(seen, weights, 0.0)
+    planted = planted_feet(image.camera, observed, np.where(seen[..., None], keypoints, np.nan), weights)
     cam = image.camera
     shifted_t = cam.t + cam.R @ np.array([0.0, 0.0, ground])
-    return {"keypoints2d": np.where(seen[..., None], keypoints, 0.0), "weights2d": np.where(seen, weights, 0.0),
-            "camera": (cam.K, cam.dist, cam.R, shifted_t)}  # fmt: skip
+    return {"keypoints2d": np.where(seen[..., None], keypoints, 0.0), "weights2d": weights,
+            "camera": (cam.K, cam.dist, cam.R, shifted_t),
+            "planted": np.concatenate([np.zeros((1, len(ANKLES))), planted]).astype(np.float32)}  # fmt: skip
 
 
 def provenance(config: MocapConfig, sequence: MotionSequence, checkpoint: str = "") -> dict:

@@ -77,3 +77,20 @@ def test_all_metrics_picks_the_available_columns():
     assert result["mpjpe_g"] == pytest.approx(1000 * np.sqrt(3) * 0.01)
     two_d = metrics.all_metrics(gt, pred_2d=gt[..., :2], observed_2d=gt[..., :2] + 1.0)
     assert two_d["mpjpe_2d"] == pytest.approx(np.sqrt(2)) and "mpjpe" not in two_d
+
+
+def test_feet_planted_in_the_image_are_foot_skate_contacts():
+    # ankle 3 stands still for frames 0-2 then moves 10 px per frame; ankle 6 always moves 1 px
+    # per frame but is unseen in frame 3; at 5 m depth and f = 1000 px, 2 cm is 4 px
+    pixels = np.zeros((6, 17, 2))
+    pixels[3:, 3, 0] = 10.0 * np.arange(3)
+    pixels[:, 6, 0] = np.arange(6.0)
+    confidence = np.ones((6, 17))
+    confidence[3, 6] = 0.2
+    contact = metrics.planted_in_image(pixels, confidence, np.full((6, 2), 5.0), 1000.0)
+    np.testing.assert_array_equal(contact[:, 0], [True, True, True, False, False])
+    np.testing.assert_array_equal(contact[:, 1], [True, True, False, False, True])
+    motion = np.zeros((6, 17, 3))
+    motion[:, 3, 0] = 0.05 * np.arange(6)  # slides 5 cm per frame
+    assert metrics.foot_skate(motion, contact=contact) == pytest.approx(60.0)  # transitions 0-2 of 5
+    assert metrics.all_metrics(motion, contact=contact)["foot_skate"] == pytest.approx(60.0)

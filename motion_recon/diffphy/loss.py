@@ -20,6 +20,8 @@ import jax.numpy as jnp
 from ..perception.cameras import project
 from ..physics import rotations
 
+ANKLES = (3, 6)  # the right and left ankle of the 17-joint layout
+
 
 @dataclass(frozen=True)
 class LossConfig:
@@ -44,6 +46,9 @@ class LossConfig:
     keypoint_weight: float = 1.0
     keypoint2d_weight: float = 2e-5
     smoothness_weight: float = 1e-3
+    # Video: squared ankle motion (m^2 per frame) in frames where the video shows the foot
+    # planted (``WindowData.planted``); 0 leaves the term out.
+    planted_foot_weight: float = 0.0
 
 
 DEFAULT_LOSS = LossConfig()
@@ -54,7 +59,8 @@ class WindowData(NamedTuple):
     and their weights (W+1, K) (0 where a keypoint is missing; frame 0 is the start and is not
     scored). With ``keypoints2d`` (W+1, K, 2) pixels, their weights (W+1, K) (e.g. detector
     confidences) and a camera ``(K, dist, R, t)`` (see ``perception.cameras.project``), the 2D
-    reprojection term is added; without them (None) it is left out."""
+    reprojection term is added; without them (None) it is left out. ``planted`` (W+1, 2): weight
+    of each ankle (left, right) standing still from the previous frame to this one (video)."""
 
     qpos0: jax.Array
     qvel0: jax.Array
@@ -64,6 +70,7 @@ class WindowData(NamedTuple):
     keypoints2d: jax.Array | None = None
     weights2d: jax.Array | None = None
     camera: tuple | None = None
+    planted: jax.Array | None = None
 
 
 def pd_targets(u, reference):
@@ -81,6 +88,10 @@ def window_loss(sim, config: LossConfig, u, data: WindowData):
     if data.keypoints2d is not None:
         pixels = project(simulated, *data.camera)
         loss += config.keypoint2d_weight * _weighted_mean_square(pixels, data.keypoints2d[1:], data.weights2d[1:])
+    if data.planted is not None and config.planted_foot_weight > 0:
+        ankles = trajectory.keypoints[:, ANKLES]
+        slide = jnp.sum(jnp.diff(ankles, axis=0) ** 2, axis=-1)
+        loss += config.planted_foot_weight * jnp.sum(data.planted[1:] * slide) / jnp.maximum(jnp.sum(data.planted[1:]), 1.0)
     smoothness_term = jnp.mean(jnp.sum(jnp.diff(u, axis=0) ** 2, axis=-1))
     return loss + config.smoothness_weight * smoothness_term
 

@@ -52,7 +52,7 @@ def window_starts(frames: int, window: int, overlap: int = 0) -> list[int]:
 
 
 def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: LossConfig = DEFAULT_LOSS,
-                max_evals: int = 50, weights=None, keypoints2d=None, weights2d=None, camera=None,
+                max_evals: int = 50, weights=None, keypoints2d=None, weights2d=None, camera=None, planted=None,
                 stop=None, key=None, playback=None, progress=None) -> Reconstruction:  # fmt: skip
     """Optimizes PD controls so that ``sim`` reproduces observed ``keypoints`` (T, K, 3).
 
@@ -60,7 +60,8 @@ def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: L
     controls at u = 0; (qpos0, qvel0): the state at frame 0; ``weights`` (T, K): per-keypoint
     weights (default 1, 0 where a keypoint is NaN); ``keypoints2d`` (T, K, 2) pixels seen by
     ``camera`` (K, dist, R, t) with ``weights2d`` (T, K) (default as for 3D) add the reprojection
-    term (for 2D only, give NaN 3D keypoints); ``max_evals``: function evaluations per
+    term (for 2D only, give NaN 3D keypoints); ``planted`` (T, 2): ankles the video shows standing
+    still since the previous frame (the loss's planted-foot term); ``max_evals``: function evaluations per
     window; ``stop``: a stopping rule factory called per window (e.g. ``RelativeDecrease``);
     ``key``: a ``jax.random`` key for stochastic optimizers (folded with the window index).
     ``playback``: the simulator whose rollout of the optimized controls is the result and the
@@ -98,6 +99,8 @@ def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: L
         data = WindowData(qpos[start], qvel[start], reference[span], keypoints[span], weights[span])
         if keypoints2d is not None:
             data = data._replace(keypoints2d=keypoints2d[span], weights2d=weights2d[span], camera=camera)
+        if planted is not None:
+            data = data._replace(planted=np.asarray(planted[span], np.float32))
         res = optimizer.minimize(loss, u0.ravel(), budget=Budget(evaluations=max_evals), args=(data,),
                                  key=jax.random.fold_in(key, k), stop=None if stop is None else stop())  # fmt: skip
         offsets = np.asarray(res.best, np.float32).reshape(data.reference.shape[:-1] + (3,))

@@ -7,8 +7,11 @@
    pinhole equations multiplied out). Its depth, poorly seen by one camera, is smoothed over a
    second (Savitzky-Golay, quadratic); x and y are then solved again at that depth.
 3. Up direction, in camera axes: the mean body axis (ankles to thorax) over the frames; where the
-   lower feet spread over the ground along a line, the up direction is made perpendicular to it,
-   and where they spread over an area, it is the normal of the plane they span.
+   lower feet spread over the ground along a line, the up direction is made perpendicular to it
+   and then tilted about that line until the left and right feet stand equally low (both stand
+   on one ground; without this the far, occluded foot of a walker seen from the side stood 5 cm
+   lower than the near one), and where they spread over an area, it is the normal of the plane
+   they span.
 4. World frame (z up, metres): x along the camera's x on the ground plane, origin on the ground
    below the first seen pelvis; the ground is where the lowest ankles stand, less an ankle height.
 """
@@ -24,6 +27,8 @@ from motion_recon.perception.cameras import Camera
 DEFAULT_HFOV_DEG = 60.0
 # Spread (RMS, metres) of the lower-foot positions above which they fix a direction of the ground.
 GROUND_SPREAD_M = 0.25
+# Sideways distance (metres) between the feet above which their heights fix the ground's tilt.
+FEET_APART_M = 0.08
 DEPTH_SMOOTHING_S = 1.0  # Savitzky-Golay window of the root depth, seconds
 ANKLE_HEIGHT_M = 0.08  # ankle joint above the sole, before the body is fitted
 SEEN_CONFIDENCE = 0.3
@@ -83,6 +88,12 @@ def up_direction(camera_points: np.ndarray, seen: np.ndarray) -> np.ndarray:
     if spread[0] > GROUND_SPREAD_M:
         along = directions[0]
         up = up - (up @ along) * along
+        up /= np.linalg.norm(up)
+        across = np.cross(up, along)
+        low = np.percentile(ankles[seen] @ up, 5.0, axis=0)  # (2,) each foot's standing height
+        side = np.median(ankles[seen] @ across, axis=0)  # (2,) each foot's sideways position
+        if abs(side[0] - side[1]) > FEET_APART_M:
+            up = up - (low[0] - low[1]) / (side[0] - side[1]) * across
     return up / np.linalg.norm(up)
 
 
