@@ -33,17 +33,12 @@ METRICS = ("mpjpe_2d", "tv", "foot_skate")
 
 def run(optimizer: str, max_evals: int) -> dict:
     """One reconstruction of the clip with its overlay; times and metrics."""
-    from motion_recon.perception.video_io import probe_video
-    from pipelines.video import VideoConfig, reconstruct_video
-    from viewer.overlay import write_overlay
+    from pipelines.video import VideoConfig, reconstruct_video, render_overlay
 
     started = time.perf_counter()
     video_run = reconstruct_video(CLIP, VideoConfig(optimizer=optimizer, max_evals=max_evals))
-    clock = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
-        write_overlay(Path(folder) / "overlay.mp4", probe_video(CLIP), video_run.first, video_run.track.keypoints,
-                      video_run.track.confidence, video_run.result)  # fmt: skip
-    video_run.stage_s["render"] = time.perf_counter() - clock
+        render_overlay(Path(folder) / "overlay.mp4", CLIP, video_run)
     result = video_run.result
     return {
         "optimizer": optimizer, "max_evals": max_evals, "video_frames": len(video_run.track.found),

@@ -225,13 +225,10 @@ class _StageBars:
 
 def _run_video(video: Path, config, out: Path | None, overlay: Path | None, json_path: Path | None) -> None:
     """Runs the video flow with a bar per stage, writes the outputs and prints the summary."""
-    import time
-
     from motion_recon.io import write_json
-    from motion_recon.perception.video_io import probe_video
     from motion_recon.result_file import write_result
     from pipelines.evaluate import summary
-    from pipelines.video import reconstruct_video
+    from pipelines.video import reconstruct_video, render_overlay
 
     try:
         with Progress(TextColumn("[bold]{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
@@ -239,12 +236,7 @@ def _run_video(video: Path, config, out: Path | None, overlay: Path | None, json
             bars = _StageBars(progress)
             run = reconstruct_video(video, config, progress=bars)
             if overlay is not None:
-                from viewer.overlay import write_overlay
-
-                clock = time.perf_counter()
-                write_overlay(overlay, probe_video(video), run.first, run.track.keypoints, run.track.confidence,
-                              run.result, progress=lambda done, total: bars("render", done, total))  # fmt: skip
-                run.stage_s["render"] = time.perf_counter() - clock
+                render_overlay(overlay, video, run, progress=lambda done, total: bars("render", done, total))
     except (ValueError, FileNotFoundError, ImportError) as err:
         fail(str(err))
     result, track = run.result, run.track

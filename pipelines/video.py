@@ -3,7 +3,10 @@ camera and metric 3D -> DiffPhy with the reprojection term -> result file (and o
 
 from __future__ import annotations
 
+import multiprocessing
+import queue
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -80,11 +83,43 @@ def frame_range(info: VideoInfo, start: float, end: float | None, max_frames: in
     return first, stop
 
 
-def detect_people(info: VideoInfo, first: int, stop: int, progress: Progress) -> tuple[list, dict[str, float]]:
-    """Per-frame detections of frames [first, stop) and the seconds spent decoding and detecting."""
+def isolated(fn, *args, progress: Callable[[int, int | None], None] | None = None):
+    """``fn(*args, progress=...)`` in a spawned process, its progress reports relayed here.
+
+    OpenCV and MediaPipe never load into the process that compiles with XLA: with either loaded
+    beside jaxlib 0.10.2, XLA's CPU compiler crashed (SIGSEGV in compilation, SIGABRT in
+    executable serialisation) in full test runs. Errors raised by ``fn`` are raised here.
+    """
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, ProcessPoolExecutor(1, mp_context=context) as pool:
+        reports = manager.Queue()
+        future = pool.submit(_report_to, reports, fn, *args)
+        while not (future.done() and reports.empty()):
+            try:
+                done, total = reports.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if progress is not None:
+                progress(done, total)
+        return future.result()
+
+
+def _report_to(reports, fn, *args):
+    return fn(*args, progress=lambda done, total: reports.put((done, total)))
+
+
+def open_video(path: Path, start: float, end: float | None, max_frames: int | None, detect: bool,
+               progress: Callable[[int, int | None], None]) -> tuple:  # fmt: skip
+    """The video's ``VideoInfo``, its frames [first, stop) for the chosen times and, with
+    ``detect``, their per-frame detections and the seconds spent decoding and detecting (run it
+    through ``isolated``)."""
     from motion_recon.perception.detector import PoseDetector
 
+    info = probe_video(path)
+    first, stop = frame_range(info, start, end, max_frames)
     frames, seconds = [], {"decode": 0.0, "detect": 0.0}
+    if not detect:
+        return info, first, stop, frames, seconds
     with PoseDetector() as detector:
         clock = time.perf_counter()
         for index, rgb in enumerate(read_frames(info.path, first, stop), start=first):
@@ -93,8 +128,19 @@ def detect_people(info: VideoInfo, first: int, stop: int, progress: Progress) ->
             frames.append(detector(rgb, round(index * 1000.0 / info.fps)))
             clock = time.perf_counter()
             seconds["detect"] += clock - now
-            progress("detect", len(frames), stop - first)
-    return frames, seconds
+            progress(len(frames), stop - first)
+    return info, first, stop, frames, seconds
+
+
+def render_overlay(path, video: Path, run: VideoRun, progress: Callable[[int, int | None], None] | None = None) -> float:
+    """Writes ``run``'s overlay video (``viewer.overlay``) in a separate process; its seconds."""
+    from viewer.overlay import write_overlay
+
+    clock = time.perf_counter()
+    isolated(write_overlay, Path(path), Path(video), run.first, run.track.keypoints, run.track.confidence, run.result,
+             progress=progress)  # fmt: skip
+    run.stage_s["render"] = time.perf_counter() - clock
+    return run.stage_s["render"]
 
 
 def keypoint_file_people(path: Path, info: VideoInfo, first: int, stop: int) -> list:
@@ -134,15 +180,14 @@ def reconstruct_video(path, config: VideoConfig = VideoConfig(), progress: Progr
     """Reconstructs the chosen person of a video in physical simulation (see the module doc)."""
     progress = progress or (lambda stage, done, total: None)
     path = Path(path)
-    info = probe_video(path)
-    first, stop = frame_range(info, config.start, config.end, config.max_frames)
-    if config.keypoints is None:
-        frames, stage_s = detect_people(info, first, stop, progress)
-        label = str(path)
-    else:
+    detect = config.keypoints is None
+    info, first, stop, frames, stage_s = isolated(open_video, path, config.start, config.end, config.max_frames, detect,
+                                                  progress=lambda done, total: progress("detect", done, total))  # fmt: skip
+    label = str(path)
+    if not detect:
         clock = time.perf_counter()
         frames, label = keypoint_file_people(Path(config.keypoints), info, first, stop), str(config.keypoints)
-        stage_s = {"decode": 0.0, "detect": time.perf_counter() - clock}
+        stage_s["detect"] = time.perf_counter() - clock
     clock = time.perf_counter()
     progress("initialise", 0, 1)
     source = {"file": str(path), "keypoints": None if config.keypoints is None else str(config.keypoints)}

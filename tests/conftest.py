@@ -1,14 +1,6 @@
-"""Fixtures shared by the physics tests, and the test process's JAX setup."""
-
-import os
+"""Fixtures shared by the physics tests."""
 
 import pytest
-
-# No persistent compilation cache in the test process: jaxlib 0.10.2 aborted the process twice
-# while (de)serialising a cached MJX executable late in a full run, once OpenCV/MediaPipe were
-# loaded (SIGABRT in compilation_cache.put_executable_and_time / get_executable_and_time); every
-# test compiles in memory instead. A developer's own setting wins.
-os.environ.setdefault("MOTION_RECON_CACHE", "off")
 
 from body_models.humanoid import build_humanoid
 from body_models.model_files import physics_model

@@ -39,16 +39,25 @@ def test_projection_matches_opencv_values():
     np.testing.assert_allclose(cv_camera().project(CV_POINTS), CV_PIXELS, rtol=0, atol=PX_TOL)
 
 
+def _cv2_projections(cases, progress=None):
+    """cv2.projectPoints of each (points, rvec, tvec, K, dist) case (run in a separate process:
+    OpenCV stays out of the test process, see pipelines.video.isolated)."""
+    import cv2
+
+    return [cv2.projectPoints(*case)[0][:, 0] for case in cases]
+
+
 def test_projection_matches_cv2_projectpoints_when_installed():
-    cv2 = pytest.importorskip("cv2")
+    pytest.importorskip("cv2")  # finds the module without loading it
+    from pipelines.video import isolated
+
     rng = np.random.default_rng(0)
-    for _ in range(5):
-        K = np.array([[900.0, 0.0, 640.0], [0.0, 950.0, 360.0], [0.0, 0.0, 1.0]])
-        dist, rvec = rng.normal(scale=[0.2, 0.1, 0.01, 0.01, 0.05]), rng.normal(size=3)
-        tvec, points = rng.normal(size=3) + [0.0, 0.0, 5.0], rng.normal(size=(50, 3))
-        expected, _ = cv2.projectPoints(points, rvec, tvec, K, dist)
+    K = np.array([[900.0, 0.0, 640.0], [0.0, 950.0, 360.0], [0.0, 0.0, 1.0]])
+    cases = [(rng.normal(size=(50, 3)), rng.normal(size=3), rng.normal(size=3) + [0.0, 0.0, 5.0], K,
+              rng.normal(scale=[0.2, 0.1, 0.01, 0.01, 0.05])) for _ in range(5)]  # fmt: skip
+    for (points, rvec, tvec, K, dist), expected in zip(cases, isolated(_cv2_projections, cases), strict=True):
         ours = project(points, K, dist, Rotation.from_rotvec(rvec).as_matrix(), tvec, xp=np)
-        np.testing.assert_allclose(ours, expected[:, 0], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-6)
 
 
 def test_projection_by_hand():

@@ -1,5 +1,8 @@
 """The video flow: detection on the bundled clip, person tracking, camera fit, ``recon video`` and
-``recon demo`` end to end on a 1 s excerpt, and every kind of bad input."""
+``recon demo`` end to end on a 1 s excerpt, and every kind of bad input.
+
+OpenCV, MediaPipe and PyAV run in separate processes (``pipelines.video.isolated``), never in the
+test process that compiles with XLA."""
 
 import json
 
@@ -14,28 +17,28 @@ from motion_recon.paths import data_dir
 from motion_recon.perception.camera_fit import fit_camera
 from motion_recon.perception.cameras import Camera
 from motion_recon.perception.people import Detection, track_people
-from motion_recon.perception.video_io import probe_video, read_frames
+from motion_recon.perception.video_io import probe_video
 from motion_recon.result_file import read_result
 from pipelines.cli import app
-from pipelines.video import frame_range
+from pipelines.video import frame_range, isolated, open_video
 
 runner = CliRunner()
 CLIP = data_dir() / "samples" / "walk.mp4"
 EXCERPT_FRAMES = 30  # 1 s of the clip: 26 simulated frames, 4 windows
 
 
+def probe(path, progress=None):
+    return probe_video(path)
+
+
 @pytest.fixture(scope="module")
 def detections():
     """BlazePose on the first second of the bundled clip."""
-    from motion_recon.perception.detector import PoseDetector
-
-    info = probe_video(CLIP)
-    with PoseDetector() as detector:
-        return [detector(rgb, round(t * 1000 / info.fps)) for t, rgb in enumerate(read_frames(CLIP, 0, EXCERPT_FRAMES))]
+    return isolated(open_video, CLIP, 0.0, None, EXCERPT_FRAMES, True)[3]
 
 
 def test_the_bundled_clip_is_short_and_small():
-    info = probe_video(CLIP)
+    info = isolated(probe, CLIP)
     assert (info.width, info.height, info.frames, info.fps) == (1280, 358, 125, 30.0)
     assert info.duration <= 10 and CLIP.stat().st_size <= 5e6
 
@@ -98,7 +101,7 @@ def test_camera_fit_recovers_a_known_camera_from_projected_mocap():
 
 
 def test_frame_ranges_and_resampling():
-    info = probe_video(CLIP)
+    info = isolated(probe, CLIP)
     assert frame_range(info, 0.0, None, None) == (0, 125)
     assert frame_range(info, 1.0, 2.0, None) == (30, 60)
     assert frame_range(info, 1.0, None, 10) == (30, 40)
@@ -132,7 +135,7 @@ def test_recon_video_with_a_keypoints_file_bridges_a_gap_and_writes_every_output
     assert report["frames"] == 30 and report["frames_with_person"] == 26
     assert set(report["stage_s"]) == {"decode", "detect", "initialise", "optimize", "render"}
     assert report["kinematic"]["mpjpe_2d"] < 20
-    video = probe_video(overlay)
+    video = isolated(probe, overlay)
     assert (video.frames, video.width, video.height) == (30, 1280, 358)
 
 
@@ -144,7 +147,7 @@ def test_recon_demo_runs_the_bundled_clip(tmp_path):
     assert read_result(out).provenance["input"]["file"].endswith("walk.mp4") and overlay.is_file()
 
 
-def _write_video(path, frames):
+def _write_video(path, frames, progress=None):
     import av
 
     with av.open(str(path), mode="w") as container:
@@ -159,8 +162,8 @@ def test_bad_input_gives_one_line_and_keeps_existing_outputs(tmp_path):
     not_video = tmp_path / "notes.mp4"
     not_video.write_text("hello")
     empty, blank = tmp_path / "empty.mp4", tmp_path / "blank.mp4"
-    _write_video(empty, [])
-    _write_video(blank, [np.full((48, 64, 3), 90, np.uint8)] * 10)
+    isolated(_write_video, empty, [])
+    isolated(_write_video, blank, [np.full((48, 64, 3), 90, np.uint8)] * 10)
     nan_keypoints = tmp_path / "nan.npz"
     points = np.ones((125, 17, 3))
     points[3, 5, 0] = np.nan
@@ -183,3 +186,10 @@ def test_bad_input_gives_one_line_and_keeps_existing_outputs(tmp_path):
         assert message in result.output and "Traceback" not in result.output, (args, result.output)
         assert len(result.output.strip().splitlines()[-1]) > 0
     assert out.read_bytes() == b"old result"
+
+
+def test_opencv_and_mediapipe_stayed_out_of_this_process():
+    """Everything above ran them in separate processes (they crashed XLA's compiler beside it)."""
+    import sys
+
+    assert not {"cv2", "mediapipe", "av"} & set(sys.modules)

@@ -13,7 +13,7 @@ from body_models import skeleton
 from motion_recon.datasets.sequence import resample
 from motion_recon.io import atomic_path
 from motion_recon.perception.cameras import Camera
-from motion_recon.perception.video_io import VideoInfo, read_frames
+from motion_recon.perception.video_io import probe_video, read_frames
 from motion_recon.result_file import MotionResult
 
 BONES = tuple((joint, parent) for joint, parent in enumerate(skeleton.PARENTS) if parent >= 0)
@@ -36,13 +36,14 @@ def draw_skeleton(image: np.ndarray, points: np.ndarray, color, thickness: int, 
         cv2.circle(image, tuple(int(round(v)) for v in points[joint]), thickness + 1, color, -1, cv2.LINE_AA)
 
 
-def write_overlay(path, video: VideoInfo, first: int, detected: np.ndarray, confidence: np.ndarray,
+def write_overlay(path, video_path, first: int, detected: np.ndarray, confidence: np.ndarray,
                   result: MotionResult, progress: Callable[[int, int], None] | None = None) -> None:  # fmt: skip
     """Writes the overlay of video frames ``first``.. (one per row of ``detected`` (T, 17, 2) and
     ``confidence`` (T, 17)) and ``result``'s simulated motion to ``path`` (.mp4, H.264), through a
     temporary file."""
     import av
 
+    video = probe_video(video_path)
     count = len(detected)
     simulated = Camera.from_dict(result.camera).project(np.asarray(result.simulated, float))
     simulated = resample(simulated, result.fps, video.fps)[:count]
