@@ -1,14 +1,9 @@
 """Fixtures shared by the physics tests, and the test process's JAX setup."""
 
-import os
+import gc
 
+import jax
 import pytest
-
-# No persistent compilation cache in the test process: jaxlib 0.10.2 aborted the whole run
-# (SIGABRT in compilation_cache.put_executable_and_time, serialising a new executable) in two
-# full runs with a cold cache, at different tests; compiling in memory only avoids it. A
-# developer's own MOTION_RECON_CACHE setting wins.
-os.environ.setdefault("MOTION_RECON_CACHE", "off")
 
 from body_models.humanoid import build_humanoid
 from body_models.model_files import physics_model
@@ -25,3 +20,17 @@ def humanoid():
 def model(humanoid):
     """Its physics model with the default (feet) floor contact."""
     return physics_model(humanoid)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def release_compiled_programs():
+    """Frees every compiled program after each test module. Hundreds of MJX executables kept alive
+    in one process crashed XLA's CPU compiler late in full runs (SIGSEGV while compiling, SIGABRT
+    while serialising, each time after about 280 tests); the persistent cache makes recompiling
+    them cheap."""
+    yield
+    from motion_recon.diffphy.loss import loss_function
+
+    loss_function.cache_clear()
+    jax.clear_caches()
+    gc.collect()

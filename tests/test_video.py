@@ -5,6 +5,8 @@ OpenCV, MediaPipe and PyAV run in separate processes (``pipelines.video.isolated
 test process that compiles with XLA."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -23,6 +25,13 @@ from pipelines.cli import app
 from pipelines.video import frame_range, isolated, open_video
 
 runner = CliRunner()
+
+
+def recon(*args: str) -> subprocess.CompletedProcess:
+    """``recon ARGS`` in a fresh process, as a user runs it (the whole flow compiles its own
+    programs there, not in the long-lived test process)."""
+    command = [sys.executable, "-c", "from pipelines.cli import main; main()", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=900)
 CLIP = data_dir() / "samples" / "walk.mp4"
 EXCERPT_FRAMES = 30  # 1 s of the clip: 26 simulated frames, 4 windows
 
@@ -121,10 +130,10 @@ def test_recon_video_with_a_keypoints_file_bridges_a_gap_and_writes_every_output
             world[t] = detection.world
     np.savez(tmp_path / "kp.npz", keypoints=keypoints, world=world, layout="h36m17")
     out, overlay, summary = tmp_path / "r.h5", tmp_path / "o.mp4", tmp_path / "s.json"
-    result = runner.invoke(app, ["video", str(CLIP), "--keypoints", str(tmp_path / "kp.npz"), "--end", "1",
-                                 "--max-evals", "2", "--out", str(out), "--overlay", str(overlay), "--json", str(summary)])  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert "not seen in 4 of 30 frames" in result.output and "kinematic" in result.output
+    result = recon("video", str(CLIP), "--keypoints", str(tmp_path / "kp.npz"), "--end", "1", "--max-evals", "2",
+                   "--out", str(out), "--overlay", str(overlay), "--json", str(summary))  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "not seen in 4 of 30 frames" in result.stdout and "kinematic" in result.stdout
     stored = read_result(out)
     assert stored.simulated.shape == (25, 17, 3) and np.isfinite(stored.simulated).all()
     unseen = ~(stored.confidence2d > 0).any(axis=1)
@@ -141,9 +150,9 @@ def test_recon_video_with_a_keypoints_file_bridges_a_gap_and_writes_every_output
 
 def test_recon_demo_runs_the_bundled_clip(tmp_path):
     out, overlay = tmp_path / "demo.h5", tmp_path / "demo.mp4"
-    result = runner.invoke(app, ["demo", "--end", "1", "--max-evals", "2", "--out", str(out), "--overlay", str(overlay)])
-    assert result.exit_code == 0, result.output
-    assert "person 0 seen in" in result.output and "seconds per stage" in result.output
+    result = recon("demo", "--end", "1", "--max-evals", "2", "--out", str(out), "--overlay", str(overlay))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "person 0 seen in" in result.stdout and "seconds per stage" in result.stdout
     assert read_result(out).provenance["input"]["file"].endswith("walk.mp4") and overlay.is_file()
 
 
