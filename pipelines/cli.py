@@ -235,9 +235,11 @@ def _run_video(video: Path, config, out: Path | None, overlay: Path | None, json
                       TimeElapsedColumn(), console=console) as progress:  # fmt: skip
             bars = _StageBars(progress)
             run = reconstruct_video(video, config, progress=bars)
+            if out is not None:  # before the overlay: a rendering failure keeps the result
+                write_result(out, run.result)
             if overlay is not None:
                 render_overlay(overlay, video, run, progress=lambda done, total: bars("render", done, total))
-    except (ValueError, FileNotFoundError, ImportError) as err:
+    except (ValueError, FileNotFoundError, ImportError, RuntimeError) as err:
         fail(str(err))
     result, track = run.result, run.track
     windows = result.windows
@@ -253,7 +255,6 @@ def _run_video(video: Path, config, out: Path | None, overlay: Path | None, json
     console.print(_metrics_table("MPJPE-2d vs detections (px), TV (m/frame^2), foot skate (% of frames)", rows))
     console.print("seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in run.stage_s.items()))
     if out is not None:
-        write_result(out, result)
         console.print(f"wrote {out}")
     if overlay is not None:
         console.print(f"wrote {overlay}")
@@ -318,6 +319,40 @@ def demo_command(
     _run_video(data_dir() / "samples" / "walk.mp4", config, out, overlay, None)
 
 
+@app.command("render")
+def render_command(
+    result_file: Annotated[Path, typer.Argument(help="A result file written by recon video / mocap / eval.")],
+    out: Annotated[Path, typer.Option(help="Overlay video to write (.mp4, H.264).")],
+    video: Annotated[Optional[Path], typer.Option(help="Video to draw over (default: the one the result was made from, if it is still there).")] = None,
+    scene_only: Annotated[bool, typer.Option("--scene-only", help="The 3D scene alone, without the video.")] = False,
+    side_by_side: Annotated[bool, typer.Option("--side-by-side", help="Beside the video, a 3D view of the body, floor and contacts.")] = False,
+    first: Annotated[Optional[str], typer.Option(help="Video frame the result starts at (default: from the result).")] = None,
+) -> None:
+    """Render a result as a video: the simulated body over the video frames with the observed 2D
+    keypoints, or (mocap results, --scene-only) the 3D scene alone."""
+    from motion_recon.result_file import read_result
+    from pipelines.video import isolated
+    from viewer.overlay import result_video, write_overlay
+
+    try:
+        result = read_result(result_file)
+        source, start = (None, 0) if scene_only else result_video(result)
+        if video is not None and not scene_only:
+            if not video.is_file():
+                raise FileNotFoundError(f"{video}: no such file")
+            source = video
+        start = _number(first, "first") if first is not None else start
+        with Progress(TextColumn("[bold]{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console) as progress:  # fmt: skip
+            bars = _StageBars(progress)
+            frames = isolated(write_overlay, out, result, source, start, side_by_side,
+                              progress=lambda done, total: bars("render", done, total))  # fmt: skip
+    except (ValueError, FileNotFoundError, ImportError, RuntimeError) as err:
+        fail(str(err))
+    what = f"over {source} from frame {start}" if source is not None else "3D scene"
+    console.print(f"wrote {out}: {frames} frames, {what}")
+
+
 @app.command("eval")
 def eval_command(
     dataset: Annotated[str, typer.Argument(help="h36m or aist.")],
@@ -360,28 +395,61 @@ def eval_command(
 
 
 @app.command("report")
-def report_command(result_file: Annotated[Path, typer.Argument(help="A result file written by recon mocap / eval.")]) -> None:
-    """Summarise a result file: input, body, optimizer, per-window losses and metrics."""
+def report_command(
+    result_files: Annotated[list[Path], typer.Argument(metavar="RESULT", help="Result files of recon mocap / video / eval.")],
+    plots: Annotated[Optional[Path], typer.Option(help="Write loss, joint-error and contact plots (PNG) to this folder.")] = None,
+) -> None:
+    """Summarise result files: input, body, optimizer, per-window losses and metrics; --plots draws
+    them (several files: compared in one figure each, e.g. optimizers on one sequence)."""
     from motion_recon.result_file import read_result
     from pipelines.evaluate import summary
 
     try:
-        result = read_result(result_file)
+        results = [read_result(path) for path in result_files]
     except (ValueError, FileNotFoundError) as err:
         fail(str(err))
-    windows = result.windows
-    frames = len(result.simulated)
-    console.print(f"[bold]{result.name}[/]: {frames} frames at {result.fps:g} fps ({frames / result.fps:.1f} s), "
-                  f"engine {result.engine}, body {result.body['height']:.2f} m / {result.body['mass']:.1f} kg")  # fmt: skip
-    console.print(f"optimizer {result.optimization.get('optimizer')}, {len(windows['start'])} windows, "
-                  f"{windows['nfev'].sum()} evaluations ({windows['nfev'].mean():.1f} per window), "
-                  f"checkpoint {result.provenance.get('checkpoint') or '-'}")  # fmt: skip
-    first = windows["losses"][:, 0]
-    final = [row[np.isfinite(row)][-1] for row in windows["losses"]]
-    console.print(f"window loss: first {np.mean(first):.3e} -> final {np.mean(final):.3e} (mean over windows); "
-                  f"status {_counts(windows['status'])}")  # fmt: skip
-    console.print(_metrics_table("metrics", {result.name: summary(result)}))
-    console.print(f"made by: {result.provenance.get('command', '-')} ({result.provenance.get('created', '-')})")
+    for index, result in enumerate(results):
+        if index:
+            console.print()
+        windows = result.windows
+        frames = len(result.simulated)
+        console.print(f"[bold]{result.name}[/]: {frames} frames at {result.fps:g} fps ({frames / result.fps:.1f} s), "
+                      f"engine {result.engine}, body {result.body['height']:.2f} m / {result.body['mass']:.1f} kg")  # fmt: skip
+        console.print(f"optimizer {result.optimization.get('optimizer')}, {len(windows['start'])} windows, "
+                      f"{windows['nfev'].sum()} evaluations ({windows['nfev'].mean():.1f} per window), "
+                      f"checkpoint {result.provenance.get('checkpoint') or '-'}")  # fmt: skip
+        first = windows["losses"][:, 0]
+        final = [row[np.isfinite(row)][-1] for row in windows["losses"]]
+        console.print(f"window loss: first {np.mean(first):.3e} -> final {np.mean(final):.3e} (mean over windows); "
+                      f"status {_counts(windows['status'])}")  # fmt: skip
+        console.print(_metrics_table("metrics", {result.name: summary(result)}))
+        console.print(f"made by: {result.provenance.get('command', '-')} ({result.provenance.get('created', '-')})")
+    if plots is not None:
+        from viewer.report_plots import write_report_plots
+
+        try:
+            written = write_report_plots(results, plots)
+        except OSError as err:
+            fail(str(err))
+        for path in written:
+            console.print(f"wrote {path}", soft_wrap=True)
+
+
+@app.command("view")
+def view_command(
+    result_file: Annotated[Path, typer.Argument(help="A result file written by recon mocap / video / eval.")],
+    host: Annotated[str, typer.Option(help="Address to serve on (0.0.0.0: every network interface).")] = "127.0.0.1",
+    port: Annotated[str, typer.Option(help="Port (the next free one when taken).")] = "8080",
+) -> None:
+    """Open a result in an interactive 3D viewer in the browser (body, keypoints, contacts, losses)."""
+    from rich.markup import escape
+
+    from viewer.interactive import serve
+
+    try:
+        serve(result_file, host=host, port=_number(port, "port"))
+    except (ValueError, FileNotFoundError, ImportError) as err:
+        fail(escape(str(err)))  # keeps "[viewer]" in the message
 
 
 def _print_results(records, report) -> None:

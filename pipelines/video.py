@@ -137,8 +137,7 @@ def render_overlay(path, video: Path, run: VideoRun, progress: Callable[[int, in
     from viewer.overlay import write_overlay
 
     clock = time.perf_counter()
-    isolated(write_overlay, Path(path), Path(video), run.first, run.track.keypoints, run.track.confidence, run.result,
-             progress=progress)  # fmt: skip
+    isolated(write_overlay, Path(path), run.result, Path(video), run.first, progress=progress)
     run.stage_s["render"] = time.perf_counter() - clock
     return run.stage_s["render"]
 

@@ -24,6 +24,8 @@ from motion_recon.result_file import read_result
 from pipelines.cli import app
 from pipelines.video import frame_range, isolated, open_video
 
+from video_files import write_video
+
 runner = CliRunner()
 
 
@@ -156,23 +158,12 @@ def test_recon_demo_runs_the_bundled_clip(tmp_path):
     assert read_result(out).provenance["input"]["file"].endswith("walk.mp4") and overlay.is_file()
 
 
-def _write_video(path, frames, progress=None):
-    import av
-
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for image in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        container.mux(stream.encode())
-
-
 def test_bad_input_gives_one_line_and_keeps_existing_outputs(tmp_path):
     not_video = tmp_path / "notes.mp4"
     not_video.write_text("hello")
     empty, blank = tmp_path / "empty.mp4", tmp_path / "blank.mp4"
-    isolated(_write_video, empty, [])
-    isolated(_write_video, blank, [np.full((48, 64, 3), 90, np.uint8)] * 10)
+    isolated(write_video, empty, [])
+    isolated(write_video, blank, [np.full((48, 64, 3), 90, np.uint8)] * 10)
     nan_keypoints = tmp_path / "nan.npz"
     points = np.ones((125, 17, 3))
     points[3, 5, 0] = np.nan
