@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -19,8 +20,9 @@ USAGE_ERROR = 2
 
 
 def fail(message: str, code: int = USAGE_ERROR) -> None:
-    """One-line error on stderr and a non-zero exit."""
-    Console(stderr=True).print(f"[bold red]recon: error:[/] {message}", highlight=False, soft_wrap=True)
+    """One-line error on stderr and a non-zero exit (the message is plain text, never markup:
+    'pip install "motion-recon[viewer]"' keeps its brackets)."""
+    Console(stderr=True).print(f"[bold red]recon: error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -442,14 +444,12 @@ def view_command(
     port: Annotated[str, typer.Option(help="Port (the next free one when taken).")] = "8080",
 ) -> None:
     """Open a result in an interactive 3D viewer in the browser (body, keypoints, contacts, losses)."""
-    from rich.markup import escape
-
     from viewer.interactive import serve
 
     try:
         serve(result_file, host=host, port=_number(port, "port"))
-    except (ValueError, FileNotFoundError, ImportError) as err:
-        fail(escape(str(err)))  # keeps "[viewer]" in the message
+    except (ValueError, FileNotFoundError, ImportError, RuntimeError) as err:
+        fail(str(err))
 
 
 def _print_results(records, report) -> None:

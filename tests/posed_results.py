@@ -1,5 +1,7 @@
-"""A result file with a real pose for the viewer tests: the 1.75 m humanoid standing in its rest
-pose and gliding along x, seen by a camera from the side, with its own keypoints as observations."""
+"""A result with a real pose for the viewer tests (no JAX): the 1.75 m humanoid standing in its
+rest pose and gliding along x, seen by a camera from the side, with its own keypoints as
+observations, the feet taking turns touching the floor (5 frames each) and windows of 10 frames
+whose loss traces have different lengths."""
 
 import mujoco
 import numpy as np
@@ -30,6 +32,7 @@ def side_camera() -> Camera:
 
 def posed_result(frames: int = 10, fps: float = 25.0, video=None, optimizer: str = "adam") -> MotionResult:
     """The gliding rest pose as a result (``video``: the file recorded as its input)."""
+    window = 10
     shape = shape_from_height(1.75)
     model = mujoco.MjModel.from_xml_string(to_mjcf(build_humanoid(shape)))
     data = mujoco.MjData(model)
@@ -42,14 +45,17 @@ def posed_result(frames: int = 10, fps: float = 25.0, video=None, optimizer: str
         mujoco.mj_kinematics(model, data)
         keypoints[t] = data.site_xpos[sites]
     camera = side_camera()
-    losses = [WindowTrace(0, frames, np.geomspace(1.0, 0.01, 8), 8, "budget")]
+    traces = [WindowTrace(start, min(start + window, frames), np.geomspace(3.0 - w, 0.3, 4 - w % 3), 4 - w % 3,
+                          "budget" if w % 3 != 1 else "converged")
+              for w, start in enumerate(range(0, frames, window))]  # fmt: skip
+    left = (np.arange(frames) // 5) % 2 == 0
     return MotionResult(
         name="glide", fps=fps, engine="mjx", simulated=keypoints, qpos=qpos, qvel=np.zeros((frames, model.nv)),
-        contacts=np.ones((frames, len(FEET))), contact_bodies=FEET, controls=np.zeros((frames, 13, 4)),
+        contacts=np.stack([left, ~left], 1).astype(float), contact_bodies=FEET, controls=np.zeros((frames, 13, 4)),
         joints=tuple(f"j{i}" for i in range(13)),
         body={"bone_lengths": np.asarray(shape.bone_lengths), "ankle_height": shape.ankle_height,
               "foot_length": shape.foot_length, "mass": 60.0, "height": shape.height},
-        windows=window_table(losses), optimization={"optimizer": optimizer}, observed3d=keypoints + 0.01,
+        windows=window_table(traces), optimization={"optimizer": optimizer}, observed3d=keypoints + 0.01,
         observed2d=np.asarray(camera.project(keypoints)), confidence2d=np.ones((frames, len(JOINTS))),
         camera=camera.to_dict(), metrics={"mpjpe_g": 10.0},
         provenance={"input": {"file": str(video), "frames": [0, frames]} if video else {}},

@@ -97,7 +97,7 @@ def write_overlay(path, result: MotionResult, video=None, first: int = 0, side_v
                     draw_skeleton(image, observed[t], OBSERVED_RGB, max(1, thickness // 2), seen[t])
                     parts.append(image)
                 if side_view or video is None:
-                    camera = side_camera(pelvis[t], *panel, view_from)
+                    camera = side_camera(pelvis[t], *panel, view_from, scene.ground)
                     background = np.full((panel[1], panel[0], 3), SCENE_BACKGROUND, np.uint8)
                     parts.append(composite(background, renderer.render(t, camera), opacity=1.0))
                 image = np.ascontiguousarray(np.hstack(parts)[:out_height, :out_width])

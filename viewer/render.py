@@ -79,7 +79,7 @@ class SceneRenderer:
         self.discs = [pr.Mesh.from_trimesh(disc, material=red) for _ in scene.contact_bodies]
         self.disc_nodes = [self.scene.add(mesh) for mesh in self.discs]
         centre = np.nanmedian(scene.position[:, 0, :2], axis=0)
-        self.floor = pr.Mesh.from_trimesh(checkerboard(centre), smooth=False)
+        self.floor = pr.Mesh.from_trimesh(checkerboard(centre, scene.ground), smooth=False)
         self.scene.add(self.floor)
         self.light = self.scene.add(pr.DirectionalLight(color=np.ones(3), intensity=3.0))
         self.renderer = None  # one OpenGL context: meshes are bound to the context that drew them first
@@ -113,11 +113,11 @@ class SceneRenderer:
             self.renderer = None
 
 
-def side_camera(target, width: int, height: int, view_from) -> ViewCamera:
-    """A camera 4 m from ``target`` (x, y: the body's pelvis) and 1.6 m above the floor, looking
-    at it from the horizontal direction ``view_from`` (world x, y)."""
+def side_camera(target, width: int, height: int, view_from, ground: float = 0.0) -> ViewCamera:
+    """A camera 4 m from ``target`` (x, y: the body's pelvis) and 1.6 m above the floor (at
+    ``ground``), looking at it from the horizontal direction ``view_from`` (world x, y)."""
     direction = np.array([*view_from, 0.0]) / np.linalg.norm(view_from)
-    aim = np.array([target[0], target[1], 0.8])
+    aim = np.array([target[0], target[1], ground + 0.8])
     return ViewCamera.looking_at(aim + 4.0 * direction + [0.0, 0.0, 0.8], aim, width, height, horizontal_fov_deg=45.0)
 
 
@@ -128,9 +128,9 @@ def composite(frame: np.ndarray, rgba: np.ndarray, opacity: float = 0.8) -> np.n
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def checkerboard(centre) -> object:
-    """A trimesh of the floor z = 0: ``FLOOR_TILES`` x ``FLOOR_TILES`` tiles of ``TILE`` m around
-    ``centre`` (x, y), snapped to the tile grid, in two greys."""
+def checkerboard(centre, height: float = 0.0) -> object:
+    """A trimesh of the floor z = ``height``: ``FLOOR_TILES`` x ``FLOOR_TILES`` tiles of ``TILE`` m
+    around ``centre`` (x, y), snapped to the tile grid, in two greys."""
     import trimesh
 
     half = FLOOR_TILES * TILE / 2
@@ -138,7 +138,7 @@ def checkerboard(centre) -> object:
     i, j = np.meshgrid(np.arange(FLOOR_TILES), np.arange(FLOOR_TILES), indexing="ij")
     corners = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float)
     xy = (np.stack([i, j], -1).reshape(-1, 1, 2) + corners) * TILE + [x0, y0]
-    vertices = np.concatenate([xy, np.zeros(xy.shape[:2] + (1,))], -1).reshape(-1, 3)
+    vertices = np.concatenate([xy, np.full(xy.shape[:2] + (1,), height)], -1).reshape(-1, 3)
     base = 4 * np.arange(FLOOR_TILES**2)[:, None]
     faces = np.concatenate([base + [0, 1, 2], base + [0, 2, 3]])
     dark = ((i + j) % 2).ravel().astype(bool)

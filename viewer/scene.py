@@ -1,7 +1,8 @@
 """The 3D scene of a result, shared by the overlay renderer and the interactive viewer: the capsules
 of the simulated humanoid posed at every frame, exactly as the physics model has them (the body is
 rebuilt from the result's bone lengths and posed by C MuJoCo's forward kinematics from the stored
-``simulation/qpos``), and the feet's floor contacts.
+``simulation/qpos``), and the feet's floor contacts. The floor is at z = ``ground``: results are
+stored in their input's world frame, where the ground found under the motion need not be z = 0.
 
 Capsules are described in their own frame as trimesh builds them: axis along z, centred at the
 origin, ``half_length`` from the centre to each cap's centre (0 for a sphere).
@@ -31,8 +32,9 @@ class BodyScene:
     rotation: np.ndarray  # (T, G, 4) capsule orientations, quaternions (w, x, y, z)
     contact_bodies: tuple[str, ...]  # (C,)
     contact: np.ndarray  # (T, C) bool: the body touches the floor
-    contact_point: np.ndarray  # (T, C, 3) the body's lowest capsule point, on the floor (z = 0)
+    contact_point: np.ndarray  # (T, C, 3) the body's lowest capsule point, on the floor
     fps: float
+    ground: float  # height of the floor (m)
 
     @property
     def frames(self) -> int:
@@ -55,7 +57,8 @@ class BodyScene:
         rotation = np.stack([_slerp(times, self.rotation[:, g], seconds) for g in range(len(self.names))], 1)
         nearest = np.clip(np.round(seconds * self.fps).astype(int), 0, self.frames - 1)
         return BodyScene(self.names, self.radius, self.half_length, position.reshape(len(seconds), -1, 3), rotation,
-                         self.contact_bodies, self.contact[nearest], self.contact_point[nearest], 1.0)  # fmt: skip
+                         self.contact_bodies, self.contact[nearest], self.contact_point[nearest], 1.0,
+                         self.ground)  # fmt: skip
 
 
 def body_scene(result: MotionResult) -> BodyScene:
@@ -82,13 +85,14 @@ def body_scene(result: MotionResult) -> BodyScene:
     rotation = Rotation.from_matrix(matrix.reshape(-1, 3, 3)).as_quat(scalar_first=True).reshape(len(qpos), -1, 4)
     names = tuple(mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_GEOM, int(g)) for g in geoms)
     body_of = model.geom_bodyid[geoms]
-    contact_point = np.zeros((len(qpos), len(result.contact_bodies), 3))
+    ground = float(result.body.get("ground_height", 0.0))
+    contact_point = np.full((len(qpos), len(result.contact_bodies), 3), ground)
     for c, name in enumerate(result.contact_bodies):
         mine = body_of == mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, name)
         lowest = _lowest_points(position[:, mine], matrix[:, mine], radius[mine], half_length[mine])
         contact_point[:, c, :2] = lowest[..., :2]
     return BodyScene(names, radius, half_length, position, rotation, tuple(result.contact_bodies),
-                     np.asarray(result.contacts) > 0.5, contact_point, float(result.fps))  # fmt: skip
+                     np.asarray(result.contacts) > 0.5, contact_point, float(result.fps), ground)  # fmt: skip
 
 
 def _lowest_points(centre, matrix, radius, half_length) -> np.ndarray:
