@@ -99,6 +99,9 @@ def bench_functions(
             console.print(f"wrote {path}")
 
 
+RAY_HELP = "Run the {what} on Ray: local (this machine), auto (the cluster joined with ray start) or an address."
+
+
 @app.command("train")
 def train_command(
     optimizer: Annotated[str, typer.Argument(help="optimus or adafactor-mlp.")],
@@ -111,6 +114,7 @@ def train_command(
     variant: Annotated[str, typer.Option(help="Optimus ablation: full, no-state, no-structure.")] = "full",
     hidden_size: Annotated[str, typer.Option(help="Adafactor-MLP width (128 or 512 in the paper).")] = "128",
     init: Annotated[Optional[str], typer.Option(help="Start from this checkpoint folder (fine-tuning).")] = None,
+    ray: Annotated[Optional[str], typer.Option(help=RAY_HELP.format(what="PES rollouts (the learner stays here)"))] = None,
 ) -> None:
     """Meta-train a learned optimizer with PES (the paper's section 3.1 and supplement B)."""
     from motion_recon.meta.train import TrainConfig
@@ -127,13 +131,13 @@ def train_command(
         ) as progress:
             bar = progress.add_task("compiling", total=config.steps)
             last = run_training(
-                config, out, variant=variant, hidden_size=_number(hidden_size, "hidden-size"),
+                config, out, variant=variant, hidden_size=_number(hidden_size, "hidden-size"), ray_address=ray,
                 progress=lambda e: progress.update(
                     bar, completed=e["step"],
                     description=f"meta-loss {e['meta_loss']:.3f}  {e['steps_per_s']:.2f} steps/s  {e['task']}",
                 ),
             )
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, ImportError, RuntimeError) as err:
         fail(str(err))
     console.print(f"step {last['step']}: meta-loss {last['meta_loss']:.3f}; checkpoint in {out}")
 

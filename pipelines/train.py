@@ -18,15 +18,28 @@ SYNTHETIC_SEQUENCES, SYNTHETIC_FRAMES = 6, 40
 
 def run_training(
     config: TrainConfig, out: Path, *, variant: str = "full", hidden_size: int = 128,
-    progress: Callable[[dict], None] | None = None,
+    progress: Callable[[dict], None] | None = None, ray_address: str | None = None,
 ) -> dict:
-    """Trains ``config.optimizer`` on ``config.tasks``; returns the last log entry."""
-    if config.optimizer == "optimus":
-        rule = optimus_rule(variant)
-    else:
-        rule = adafactor_mlp_rule(hidden_size=hidden_size)
-    family = diffphy_tasks(config.seed) if config.tasks == "diffphy" else task_family(config.tasks)
-    return train(rule, family, config, out, progress)
+    """Trains ``config.optimizer`` on ``config.tasks``; returns the last log entry. With
+    ``ray_address`` the PES rollouts run on Ray workers and the learner stays here."""
+    rule, family = build_rule(config.optimizer, variant, hidden_size), build_family(config.tasks, config.seed)
+    stepper = None
+    if ray_address is not None:
+        from pipelines.pes_on_ray import RayPES, RolloutSpec
+
+        spec = RolloutSpec(config.optimizer, variant, hidden_size, config.tasks, config.seed, config.batch)
+        stepper = RayPES(ray_address, spec, sigma=config.sigma, steps=config.trunc)
+    return train(rule, family, config, out, progress, stepper)
+
+
+def build_rule(optimizer: str, variant: str = "full", hidden_size: int = 128):
+    """The learned rule by name: Optimus (``variant``: full, no-state, no-structure) or Adafactor-MLP."""
+    return optimus_rule(variant) if optimizer == "optimus" else adafactor_mlp_rule(hidden_size=hidden_size)
+
+
+def build_family(tasks: str, seed: int = 0):
+    """The task family by name: ``diffphy`` or one of ``motion_recon.meta.tasks``'."""
+    return diffphy_tasks(seed) if tasks == "diffphy" else task_family(tasks)
 
 
 def diffphy_tasks(seed: int = 0):

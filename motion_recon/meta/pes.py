@@ -83,21 +83,44 @@ def unroll(update, loss, thetas, particles: Particles, params, steps: int):
     return Particles(x, state), values
 
 
+def perturbations(theta: dict, batch: int, key: jax.Array, sigma: float) -> dict:
+    """``eps ~ N(0, sigma^2 I)`` like theta with a leading (B,) axis: one per task of a batch."""
+    leaves, treedef = jax.tree.flatten(theta)
+    keys = jax.random.split(key, len(leaves))
+    return treedef.unflatten(
+        [sigma * jax.random.normal(k, (batch,) + leaf.shape, leaf.dtype) for k, leaf in zip(keys, leaves, strict=True)]
+    )
+
+
+def run_particles(rule: LearnedRule, theta: dict, particles: Particles, tasks: TaskBatch, eps: dict, steps: int
+                  ) -> tuple[Particles, jax.Array]:  # fmt: skip
+    """Runs the antithetic particles of ``tasks`` (perturbed by ``eps``, leading (B,)) for ``steps``
+    inner steps; returns them and their meta-losses (2B,). Tasks are independent, so a batch may be
+    split into parts run anywhere and joined again (``pipelines.pes_on_ray``)."""
+    thetas = jax.tree.map(lambda t, e: jnp.concatenate([t + e, t - e]), theta, eps)
+    params = jax.tree.map(lambda p: jnp.concatenate([p, p]), tasks.params)
+    particles, losses = unroll(rule.update, tasks.loss, thetas, particles, params, steps)
+    return particles, meta_loss(losses)
+
+
+def estimate(accumulator: dict, scores: jax.Array, sigma: float) -> dict:
+    """The PES gradient from the accumulated perturbations (B, ...) and the meta-losses (2B,)."""
+    batch = scores.shape[0] // 2
+    diff = scores[:batch] - scores[batch:]
+    return jax.tree.map(lambda acc: jnp.tensordot(diff, acc, axes=1) / (batch * 2.0 * sigma**2), accumulator)
+
+
+def advance(pes: PESState, particles: Particles, eps: dict, scores: jax.Array, sigma: float, steps: int
+            ) -> tuple[dict, PESState, jax.Array]:  # fmt: skip
+    """The end of a truncation: (gradient estimate, new PES state, mean meta-loss)."""
+    accumulator = jax.tree.map(jnp.add, pes.accumulator, eps)
+    return estimate(accumulator, scores, sigma), PESState(particles, accumulator, pes.inner_step + steps), jnp.mean(scores)
+
+
 def pes_step(
     rule: LearnedRule, theta: dict, pes: PESState, tasks: TaskBatch, key: jax.Array, *, sigma: float, steps: int
 ) -> tuple[dict, PESState, jax.Array]:
     """One truncation: returns (gradient estimate like theta, new PES state, mean meta-loss)."""
-    batch = tasks.x0.shape[0]
-    leaves, treedef = jax.tree.flatten(theta)
-    keys = jax.random.split(key, len(leaves))
-    eps = treedef.unflatten(
-        [sigma * jax.random.normal(k, (batch,) + leaf.shape, leaf.dtype) for k, leaf in zip(keys, leaves, strict=True)]
-    )
-    accumulator = jax.tree.map(jnp.add, pes.accumulator, eps)
-    thetas = jax.tree.map(lambda t, e: jnp.concatenate([t + e, t - e]), theta, eps)
-    params = jax.tree.map(lambda p: jnp.concatenate([p, p]), tasks.params)
-    particles, losses = unroll(rule.update, tasks.loss, thetas, pes.particles, params, steps)
-    scores = meta_loss(losses)  # (2B,)
-    diff = scores[:batch] - scores[batch:]
-    grad = jax.tree.map(lambda acc: jnp.tensordot(diff, acc, axes=1) / (batch * 2.0 * sigma**2), accumulator)
-    return grad, PESState(particles, accumulator, pes.inner_step + steps), jnp.mean(scores)
+    eps = perturbations(theta, tasks.x0.shape[0], key, sigma)
+    particles, scores = run_particles(rule, theta, pes.particles, tasks, eps, steps)
+    return advance(pes, particles, eps, scores, sigma, steps)

@@ -24,8 +24,8 @@ import numpy as np
 import optax
 
 from motion_recon.io import atomic_path, write_json
-from motion_recon.meta.pes import pes_step, start_episode
-from motion_recon.meta.tasks import TaskFamily
+from motion_recon.meta.pes import PESState, pes_step, start_episode
+from motion_recon.meta.tasks import TaskBatch, TaskFamily
 from motion_recon.optim.checkpoint import save_checkpoint
 from motion_recon.optim.learned import LearnedRule, count_parameters, load_rule_checkpoint
 from motion_recon.plotting import pyplot
@@ -97,12 +97,21 @@ def _resume(out: Path, rule: LearnedRule, tx) -> tuple | None:
     return theta, opt_state, step, wall_s, log
 
 
+# (theta, PES state, tasks, the episode's key, the truncation's key) -> (gradient, PES state, meta-loss)
+PESStepper = Callable[[dict, PESState, TaskBatch, jax.Array, jax.Array], tuple[dict, PESState, jax.Array]]
+
+
 def train(
     rule: LearnedRule, family: TaskFamily, config: TrainConfig, out: str | Path,
-    progress: Callable[[dict], None] | None = None,
+    progress: Callable[[dict], None] | None = None, stepper: PESStepper | None = None,
 ) -> dict:
     """Meta-trains ``rule`` on ``family`` and writes checkpoints into the folder ``out``; resumes
-    from ``out`` when it holds a run. Returns the final log entry."""
+    from ``out`` when it holds a run. ``stepper`` runs a PES truncation elsewhere (Ray workers,
+    ``pipelines.pes_on_ray``); by default ``pes_step`` here. Returns the final log entry."""
+    if stepper is None:
+        def stepper(theta, pes, tasks, episode_key, key):
+            return pes_step(rule, theta, pes, tasks, key, sigma=config.sigma, steps=config.trunc)
+
     out = Path(out)
     tx = _outer_optimizer(config)
     resumed = _resume(out, rule, tx)
@@ -117,13 +126,10 @@ def train(
     every = -(-config.checkpoint_every // config.truncations_per_episode) * config.truncations_per_episode
     while step < config.steps:
         if pes is None or step % config.truncations_per_episode == 0:
-            episode = step // config.truncations_per_episode
-            tasks = family.sample(jax.random.fold_in(jax.random.fold_in(root, 1), episode), config.batch)
+            episode_key = jax.random.fold_in(jax.random.fold_in(root, 1), step // config.truncations_per_episode)
+            tasks = family.sample(episode_key, config.batch)
             pes = start_episode(rule, theta, tasks)
-        grad, pes, loss = pes_step(
-            rule, theta, pes, tasks, jax.random.fold_in(jax.random.fold_in(root, 2), step),
-            sigma=config.sigma, steps=config.trunc,
-        )
+        grad, pes, loss = stepper(theta, pes, tasks, episode_key, jax.random.fold_in(jax.random.fold_in(root, 2), step))
         theta, opt_state, grad_norm = apply(grad, opt_state, theta)
         step += 1
         wall = wall_before + time.perf_counter() - start
