@@ -372,8 +372,10 @@ def eval_command(
     out: Annotated[Optional[Path], typer.Option(help="Folder for one result file per sequence.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write per-sequence and mean metrics as JSON here.")] = None,
     seed: Annotated[str, typer.Option(help="Seed.")] = "0",
+    ray: Annotated[Optional[str], typer.Option(help=RAY_HELP.format(what="sequences (one task each)"))] = None,
 ) -> None:
-    """Evaluate on a protocol split and print the paper's Table 2 columns, mean and per sequence."""
+    """Evaluate on a protocol split and print the paper's Table 2 columns, mean and per sequence;
+    a sequence that failed is named after the table and makes the exit code 1."""
     from motion_recon.io import write_json
     from pipelines.evaluate import evaluate
     from pipelines.mocap import MocapConfig
@@ -388,16 +390,20 @@ def eval_command(
         ) as progress:
             bar = progress.add_task("", total=None)
             evaluation = evaluate(
-                dataset, root, str(split), config, out_dir=out, limit=_number(limit, "limit"),
+                dataset, root, str(split), config, out_dir=out, limit=_number(limit, "limit"), ray_address=ray,
                 progress=lambda name, done, total: progress.update(bar, completed=done, total=total, description=name),
             )
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, ImportError) as err:
         fail(str(err))
     rows = {f"{optimizer} (mean of {len(evaluation.rows)})": evaluation.mean, **evaluation.rows}
     console.print(_metrics_table(f"{dataset} {split}: mm, px, m/frame^2, % of frames", rows))
+    for name, error in evaluation.failures.items():
+        console.print(f"[bold red]failed:[/] {escape(name)}: {escape(error)}", highlight=False, soft_wrap=True)
     if json_path is not None:
         write_json(json_path, evaluation.to_json())
         console.print(f"wrote {json_path}")
+    if evaluation.failures:
+        raise typer.Exit(1)
 
 
 @app.command("report")

@@ -1,29 +1,45 @@
 """The evaluation flow: reconstruct every sequence of a protocol split and average the metrics
-(the paper's Table 2 layout, plus one row per sequence)."""
+(the paper's Table 2 layout, plus one row per sequence).
+
+Sequences run one after another here, or as Ray tasks (``ray_address``, ``recon eval --ray``):
+one task per sequence, through ``reconstruct_item`` on both paths, so a seed gives the same
+metrics either way. A sequence is the unit of work because its windows are not independent:
+each window starts from the state the previous window's optimized controls simulated at its
+end, so the windows of one sequence run in order inside one task. A sequence that fails (an
+unreadable file, a motion shorter than one window...) is recorded in ``Evaluation.failures``
+with its error, on both paths, and the run goes on; the mean is over the sequences that
+succeeded.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import threadpoolctl
 
+from motion_recon.compiled_programs import release_compiled_programs
 from motion_recon.datasets import MotionSequence, aist, h36m
 from motion_recon.datasets.splits import SplitSequence, split_sequences
 from motion_recon.perception.cameras import Camera
 from motion_recon.result_file import MotionResult, write_result
-from pipelines.mocap import MocapConfig, reconstruct_motion
+from pipelines.mocap import MocapConfig, diffphy_optimizer, reconstruct_motion
 
 
 @dataclass
 class Evaluation:
-    """Per-sequence metrics (with evaluations per window and wall time) and their mean."""
+    """Per-sequence metrics (with evaluations per window and wall time) and their mean over the
+    sequences that succeeded; ``failures`` maps each sequence that failed to its error."""
 
     dataset: str
     split: str
     optimizer: str
     rows: dict[str, dict[str, float]] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
 
     @property
     def mean(self) -> dict[str, float]:
@@ -32,7 +48,7 @@ class Evaluation:
 
     def to_json(self) -> dict:
         return {"dataset": self.dataset, "split": self.split, "optimizer": self.optimizer,
-                "mean": self.mean, "sequences": self.rows}  # fmt: skip
+                "mean": self.mean, "sequences": self.rows, "failures": self.failures}  # fmt: skip
 
 
 def load_sequence(dataset: str, item: SplitSequence) -> tuple[MotionSequence, Camera | None]:
@@ -49,28 +65,99 @@ def load_sequence(dataset: str, item: SplitSequence) -> tuple[MotionSequence, Ca
     return sequence, camera
 
 
+def reconstruct_item(dataset: str, item: SplitSequence, config: MocapConfig) -> MotionResult:
+    """One sequence of a split, loaded and reconstructed (named as in the split): the unit of work
+    of ``evaluate``, run here or on a Ray worker. All its windows run here, in order: each is
+    warm-started from the state the previous one simulated at its end.
+
+    numpy's BLAS runs on one thread meanwhile, as on a Ray worker (Ray sets OMP_NUM_THREADS=1 for
+    a task of one CPU): its thread count changes the rounding (metrics by ~1e-6 relative), so
+    this keeps a seed's metrics identical here and on every worker, whatever their core count.
+    The sequence's compiled programs are released afterwards: the next one has another body
+    (see ``motion_recon.compiled_programs``)."""
+    try:
+        with threadpoolctl.threadpool_limits(1, user_api="blas"):
+            sequence, camera = load_sequence(dataset, item)
+            result = reconstruct_motion(sequence, config, camera=camera)
+    finally:
+        release_compiled_programs()
+    result.name = item.name
+    return result
+
+
 def summary(result: MotionResult) -> dict[str, float]:
     """The metrics of a result plus evaluations per window and wall time."""
     return {**result.metrics, "evals_per_window": float(np.mean(result.windows["nfev"])),
             "wall_s": float(result.optimization.get("wall_s", float("nan")))}  # fmt: skip
 
 
+def result_path(out_dir, name: str) -> Path:
+    """``<out_dir>/<sequence>.h5``, the sequence's name made a file name."""
+    return Path(out_dir) / f"{name.replace('/', '_').replace(' ', '_')}.h5"
+
+
 def evaluate(dataset: str, root, split: str, config: MocapConfig, *, out_dir: Path | None = None, limit: int | None = None,
-             progress: Callable[[str, int, int], None] | None = None) -> Evaluation:  # fmt: skip
+             progress: Callable[[str, int, int], None] | None = None, ray_address: str | None = None) -> Evaluation:  # fmt: skip
     """Reconstructs each sequence of ``split`` under ``root`` (the first ``limit`` ones); writes
     ``<out_dir>/<sequence>.h5`` result files when ``out_dir`` is given. ``progress(name, done,
-    total)`` is called before and after each sequence."""
+    total)`` is called before and after each sequence (on Ray: as each finishes).
+
+    With ``ray_address`` (``local``, ``auto`` or a cluster address, see ``pipelines.distributed``)
+    every sequence is one Ray task, retried on failure; the workers need ``motion-recon``
+    installed and the dataset ``root`` at the same absolute path (a shared or copied folder).
+    The results come back to this process, which writes the result files and collects the
+    rows, so ``out_dir`` needs to exist only here.
+
+    A sequence that fails (here: raises; on Ray: fails on every attempt) is recorded in
+    ``failures`` with its error and the others go on. Errors in the arguments (split, root,
+    optimizer, budget) are raised before any sequence runs."""
     items = split_sequences(dataset, root, split)[:limit]
+    check_config(config)
     evaluation = Evaluation(dataset, split, config.optimizer)
-    for k, item in enumerate(items):
-        if progress is not None:
-            progress(item.name, k, len(items))
-        sequence, camera = load_sequence(dataset, item)
-        result = reconstruct_motion(sequence, config, camera=camera)
-        result.name = item.name
+    total = len(items)
+
+    def collect(item: SplitSequence, result: MotionResult) -> None:
+        result.provenance["command"] = " ".join(sys.argv)  # a Ray worker's own is its worker script
         evaluation.rows[item.name] = summary(result)
         if out_dir is not None:
-            write_result(Path(out_dir) / f"{item.name.replace('/', '_').replace(' ', '_')}.h5", result)
+            write_result(result_path(out_dir, item.name), result)
+
+    if ray_address is None:
+        for k, item in enumerate(items):
+            if progress is not None:
+                progress(item.name, k, total)
+            try:
+                result = reconstruct_item(dataset, item, config)
+            except Exception as err:  # recorded, as a failed Ray task is
+                evaluation.failures[item.name] = error_line(err)
+                continue
+            collect(item, result)
+    else:
+        from pipelines.distributed import MAX_RETRIES, TaskFailed, connect, map_tasks
+
+        connect(ray_address)
+        if progress is not None:
+            progress(f"{total} sequences on Ray", 0, total)
+        calls = [(dataset, dataclasses.replace(item, path=Path(item.path).absolute()), config) for item in items]
+        finished = None if progress is None else (lambda name, done, count: progress(f"{name} finished", done, count))
+        outcomes = map_tasks(reconstruct_item, calls, [item.name for item in items], finished)
+        for item, outcome in zip(items, outcomes, strict=True):
+            if isinstance(outcome, TaskFailed):
+                evaluation.failures[item.name] = f"{outcome.error} (on all {MAX_RETRIES + 1} attempts)"
+            else:
+                collect(item, outcome)
     if progress is not None:
-        progress("done", len(items), len(items))
+        progress("done", total, total)
     return evaluation
+
+
+def check_config(config: MocapConfig) -> None:
+    """The one-line errors a configuration would give every sequence, raised once up front."""
+    if config.max_evals < 1:
+        raise ValueError(f"max_evals must be at least 1, got {config.max_evals}")
+    diffphy_optimizer(config.optimizer, config.checkpoint)
+
+
+def error_line(err: BaseException) -> str:
+    """``Type: message``, first line, as ``pipelines.distributed`` reports a failed task."""
+    return f"{type(err).__name__}: {err}".splitlines()[0]

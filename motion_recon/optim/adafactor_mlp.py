@@ -4,6 +4,8 @@ shared across parameters maps each parameter's 39 features to a direction ``d`` 
 
 from __future__ import annotations
 
+import functools
+
 from typing import NamedTuple
 
 import haiku as hk
@@ -22,6 +24,7 @@ class AdafactorMLPState(NamedTuple):
     features: FeatureState
 
 
+@functools.lru_cache(maxsize=None)  # one update function per setting: its compilations are shared
 def adafactor_mlp_rule(hidden_size: int = 128, hidden_layers: int = 4) -> LearnedRule:
     """The rule with ``hidden_layers`` ReLU layers of ``hidden_size`` units (the paper's Table 4:
     128x4 and 512x4)."""

@@ -82,13 +82,20 @@ class GradientOptimizer:
         return run
 
 
+@functools.lru_cache(maxsize=None)
+def _maker(factory: Callable, options: tuple) -> Callable[[float | jax.Array], optax.GradientTransformation]:
+    """``learning_rate -> factory(learning_rate, **options)``: one function object per setting, so
+    optimizers built with equal settings share their compilations (``_compiled`` is keyed on it)."""
+    return lambda learning_rate: factory(learning_rate, **dict(options))
+
+
 def adam(learning_rate: float = 1e-2, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientOptimizer:
     """Adam (Kingma & Ba) with optax's defaults for the moment decays."""
-    return GradientOptimizer("adam", lambda lr: optax.adam(lr, b1=b1, b2=b2, eps=eps), learning_rate)
+    return GradientOptimizer("adam", _maker(optax.adam, (("b1", b1), ("b2", b2), ("eps", eps))), learning_rate)
 
 
 def gd_momentum(learning_rate: float = 1e-3, momentum: float = 0.9, nesterov: bool = False) -> GradientOptimizer:
     """Gradient descent with heavy-ball (or Nesterov) momentum."""
     return GradientOptimizer(
-        "gd-momentum", lambda lr: optax.sgd(lr, momentum=momentum, nesterov=nesterov), learning_rate
+        "gd-momentum", _maker(optax.sgd, (("momentum", momentum), ("nesterov", nesterov))), learning_rate
     )

@@ -25,6 +25,8 @@ to ``(alpha, d)`` per parameter and ``dx = lambda_a exp(lambda_b alpha) d``.
 
 from __future__ import annotations
 
+import functools
+
 from typing import Literal, NamedTuple
 
 import haiku as hk
@@ -103,6 +105,7 @@ def spectral_normalise(b: jax.Array, v0: jax.Array, iterations: int = POWER_ITER
     return b / lam, v
 
 
+@functools.lru_cache(maxsize=None)  # one update function per setting: its compilations are shared
 def optimus_rule(
     variant: Variant = "full", *, model_size: int = 128, num_encoders: int = 3, num_heads: int = 8,
     ff_size: int = 512, mlp_size: int = 128, mlp_layers: int = 4,
