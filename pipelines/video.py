@@ -86,9 +86,9 @@ def frame_range(info: VideoInfo, start: float, end: float | None, max_frames: in
 def isolated(fn, *args, progress: Callable[[int, int | None], None] | None = None):
     """``fn(*args, progress=...)`` in a spawned process, its progress reports relayed here.
 
-    OpenCV and MediaPipe never load into the process that compiles with XLA: with either loaded
-    beside jaxlib 0.10.2, XLA's CPU compiler crashed (SIGSEGV in compilation, SIGABRT in
-    executable serialisation) in full test runs. Errors raised by ``fn`` are raised here.
+    OpenCV, MediaPipe, PyAV and OpenGL never load into the process that compiles with XLA, whose
+    memory mappings its compiled programs need (``motion_recon.compiled_programs``), and a crash
+    in native video code cannot take a reconstruction down. Errors raised by ``fn`` are raised here.
     """
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager, ProcessPoolExecutor(1, mp_context=context) as pool:
