@@ -9,7 +9,7 @@ weighted), TV (m/frame^2) and foot skate (% of frames) of both motions. Targets 
 halves TV and foot skate with MPJPE-2d within 10 % of the kinematic baseline; the clip in at most
 10 min on 2 CPU cores (scaled to 10 s of video) and 30 s on an H100.
 
-    python benchmarks/video.py [--optimizers adam,bfgs,optimus] [--max-evals 100] [--name video_cpu]
+    python benchmarks/video.py [--optimizers adam,bfgs,optimus] [--max-evals 150] [--name video_cpu]
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--optimizers", default="adam,bfgs,optimus")
-    parser.add_argument("--max-evals", type=int, default=100)
+    parser.add_argument("--max-evals", type=int, default=150)
     parser.add_argument("--name", default="video_cpu")
     args = parser.parse_args()
     rows = []

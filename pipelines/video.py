@@ -23,8 +23,10 @@ from motion_recon.result_file import MotionResult
 from pipelines.mocap import ImageObservations, MocapConfig, initialise, planted_feet, reconstruct_motion
 
 # The detector's metric 3D is a guess at depth: a weak prior beside the 2D term. At weight 0.1 a
-# 10 cm 3D offset costs 1e-3, as much as a 7 px reprojection error (2e-5 per px^2).
-VIDEO_LOSS = LossConfig(keypoint_weight=0.1, planted_foot_weight=1.0)
+# 10 cm 3D offset costs 1e-3, as much as a 7 px reprojection error (2e-5 per px^2). Control
+# smoothness twice the mocap default: detections jitter by up to 20 px from frame to frame, and
+# following them costs balance (README, "Benchmark" of the video section, for the settings tried).
+VIDEO_LOSS = LossConfig(keypoint_weight=0.1, smoothness_weight=2e-3, planted_foot_weight=1.0)
 STAGES = ("decode", "detect", "initialise", "optimize")
 # stage name, items done, items in all (None while unknown)
 Progress = Callable[[str, int, int | None], None]
@@ -32,12 +34,12 @@ Progress = Callable[[str, int, int | None], None]
 
 @dataclass(frozen=True)
 class VideoConfig:
-    """What ``recon video`` runs with; times in seconds of the video. 100 evaluations per window:
-    at 50, Adam's reprojection error on the bundled clip was 3x the kinematic baseline's on a 2 s
-    excerpt (22 vs 8.6 px), at 100 it came within 10 % (benchmarks/video.py)."""
+    """What ``recon video`` runs with; times in seconds of the video. 150 evaluations per window:
+    on the bundled clip Adam's reprojection error was 3x the kinematic baseline's at 50 (on a 2 s
+    excerpt), 12 % above it at 100 and 6 % at 150 (benchmarks/video.py)."""
 
     optimizer: str = "adam"
-    max_evals: int = 100
+    max_evals: int = 150
     loss: LossConfig = VIDEO_LOSS
     start: float = 0.0
     end: float | None = None
