@@ -24,7 +24,7 @@ from pipelines.mocap import ImageObservations, MocapConfig, initialise, planted_
 
 # The detector's metric 3D is a guess at depth: a weak prior beside the 2D term. At weight 0.1 a
 # 10 cm 3D offset costs 1e-3, as much as a 7 px reprojection error (2e-5 per px^2). Control
-# smoothness twice the mocap default: detections jitter by up to 20 px from frame to frame, and
+# smoothness twice the mocap default: detections jump by up to 27 px from frame to frame, and
 # following them costs balance (README, "Benchmark" of the video section, for the settings tried).
 VIDEO_LOSS = LossConfig(keypoint_weight=0.1, smoothness_weight=2e-3, planted_foot_weight=1.0)
 STAGES = ("decode", "detect", "initialise", "optimize")
