@@ -59,8 +59,12 @@ def map_tasks(fn, calls: list[tuple], labels: list[str], progress=None, retries:
         try:
             values[k] = ray.get(ref)
         except ray.exceptions.RayError as err:
-            cause = getattr(err, "cause", None) or err
-            values[k] = TaskFailed(labels[k], f"{type(cause).__name__}: {cause}".splitlines()[0])
+            values[k] = TaskFailed(labels[k], error_line(getattr(err, "cause", None) or err))
         if progress is not None:
             progress(labels[k], len(calls) - len(pending), len(calls))
     return values
+
+
+def error_line(err: BaseException) -> str:
+    """``Type: message``, its first line: how a failed task (or sequence) is reported."""
+    return f"{type(err).__name__}: {err}".splitlines()[0]

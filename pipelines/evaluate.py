@@ -27,7 +27,8 @@ from motion_recon.datasets import MotionSequence, aist, h36m
 from motion_recon.datasets.splits import SplitSequence, split_sequences
 from motion_recon.perception.cameras import Camera
 from motion_recon.result_file import MotionResult, write_result
-from pipelines.mocap import MocapConfig, diffphy_optimizer, reconstruct_motion
+from pipelines.distributed import MAX_RETRIES, TaskFailed, connect, error_line, map_tasks
+from pipelines.mocap import MocapConfig, configured_optimizer, reconstruct_motion
 
 
 @dataclass
@@ -112,7 +113,7 @@ def evaluate(dataset: str, root, split: str, config: MocapConfig, *, out_dir: Pa
     ``failures`` with its error and the others go on. Errors in the arguments (split, root,
     optimizer, budget) are raised before any sequence runs."""
     items = split_sequences(dataset, root, split)[:limit]
-    check_config(config)
+    configured_optimizer(config)  # a bad setting fails once, before any sequence
     evaluation = Evaluation(dataset, split, config.optimizer)
     total = len(items)
 
@@ -133,8 +134,6 @@ def evaluate(dataset: str, root, split: str, config: MocapConfig, *, out_dir: Pa
                 continue
             collect(item, result)
     else:
-        from pipelines.distributed import MAX_RETRIES, TaskFailed, connect, map_tasks
-
         connect(ray_address)
         if progress is not None:
             progress(f"{total} sequences on Ray", 0, total)
@@ -150,14 +149,3 @@ def evaluate(dataset: str, root, split: str, config: MocapConfig, *, out_dir: Pa
         progress("done", total, total)
     return evaluation
 
-
-def check_config(config: MocapConfig) -> None:
-    """The one-line errors a configuration would give every sequence, raised once up front."""
-    if config.max_evals < 1:
-        raise ValueError(f"max_evals must be at least 1, got {config.max_evals}")
-    diffphy_optimizer(config.optimizer, config.checkpoint)
-
-
-def error_line(err: BaseException) -> str:
-    """``Type: message``, first line, as ``pipelines.distributed`` reports a failed task."""
-    return f"{type(err).__name__}: {err}".splitlines()[0]

@@ -69,6 +69,14 @@ def diffphy_optimizer(name: str, checkpoint: str | None = None) -> optim.Optimiz
     return optim.get(name, **DIFFPHY_SETTINGS.get(name, {}))
 
 
+def configured_optimizer(config: MocapConfig) -> optim.Optimizer:
+    """``config``'s optimizer once its budget is checked: the one-line errors a configuration gives,
+    before any file is read."""
+    if config.max_evals < 1:
+        raise ValueError(f"max_evals must be at least 1, got {config.max_evals}")
+    return diffphy_optimizer(config.optimizer, config.checkpoint)
+
+
 def to_h36m17(sequence: MotionSequence) -> np.ndarray:
     """(T, 17, 3) keypoints of a sequence in any supported layout."""
     if sequence.layout == "h36m17":
@@ -162,9 +170,8 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
     rather than ground truth, and the metrics are MPJPE-2d against the image keypoints, TV and
     foot skate. ``init``: the sequence's ``initialise`` result, when the caller has it already.
     """
-    if config.max_evals < 1:
-        raise ValueError(f"max_evals must be at least 1, got {config.max_evals}")
     started = time.perf_counter()
+    optimizer = configured_optimizer(config)
     sim_config = physics.DEFAULT_CONFIG
     init = initialise(sequence, config.loss.window) if init is None else init
     observed, ground, humanoid = init.observed, init.ground, init.humanoid
@@ -172,7 +179,6 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
     model = physics_model(humanoid, config=sim_config)
     sim = physics.simulator(model, sim_config, "mjx")
     playback = None if config.engine == "mjx" else physics.simulator(model, sim_config, config.engine)
-    optimizer = diffphy_optimizer(config.optimizer, config.checkpoint)
     stop = optim.RelativeDecrease if config.stopping else None
     image_terms = {} if image is None else _image_terms(image, sequence.fps, sim_config.fps, observed, ground)
     motion = reconstruct(
