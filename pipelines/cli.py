@@ -181,6 +181,7 @@ def mocap_command(
     stopping: Annotated[bool, typer.Option("--stopping", help="Stop a window early by the paper's rule (N = 5).")] = False,
     checkpoint: Annotated[Optional[str], typer.Option(help="Learned optimizer checkpoint folder.")] = None,
     seed: Annotated[str, typer.Option(help="Seed.")] = "0",
+    parallel: Annotated[str, typer.Option(help="0: windows one after another; R: all windows together, R rounds of multiple shooting (max-evals each).")] = "0",
 ) -> None:
     """Reconstruct a motion-capture sequence in physical simulation and print its metrics."""
     from motion_recon.datasets import read_motion
@@ -197,9 +198,10 @@ def mocap_command(
         if first or count is not None:
             sequence = sequence.frames(first, len(sequence.keypoints) if count is None else first + count)
         config = MocapConfig(optimizer=optimizer, max_evals=_number(max_evals, "max-evals"), engine=engine,
-                             stopping=stopping, seed=_number(seed, "seed"), checkpoint=checkpoint)  # fmt: skip
+                             stopping=stopping, seed=_number(seed, "seed"), checkpoint=checkpoint,
+                             parallel_rounds=_number(parallel, "parallel"))  # fmt: skip
         with _window_progress(f"mocap {sequence.name}") as progress:
-            bar = progress.add_task("windows", total=None)
+            bar = progress.add_task("rounds" if config.parallel_rounds else "windows", total=None)
             result = reconstruct_motion(sequence, config,
                                         progress=lambda done, total: progress.update(bar, completed=done, total=total))  # fmt: skip
     except (ValueError, FileNotFoundError) as err:

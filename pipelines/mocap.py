@@ -21,7 +21,7 @@ from motion_recon import optim, physics
 from motion_recon.datasets import MotionSequence
 from motion_recon.datasets.sequence import resample
 from motion_recon.diffphy.loss import ANKLES, DEFAULT_LOSS, LossConfig
-from motion_recon.diffphy.reconstruct import reconstruct, window_starts
+from motion_recon.diffphy.reconstruct import reconstruct, reconstruct_in_parallel, window_starts
 from motion_recon.metrics import all_metrics, planted_in_image
 from motion_recon.perception.cameras import Camera
 from motion_recon.result_file import MotionResult, window_table
@@ -52,6 +52,9 @@ class MocapConfig:
     stopping: bool = False
     seed: int = 0
     checkpoint: str | None = None
+    # 0: windows one after another; R >= 1: all windows together, R rounds of multiple shooting
+    # (``diffphy.reconstruct.reconstruct_in_parallel``)
+    parallel_rounds: int = 0
 
 
 def diffphy_optimizer(name: str, checkpoint: str | None = None) -> optim.Optimizer:
@@ -74,6 +77,8 @@ def configured_optimizer(config: MocapConfig) -> optim.Optimizer:
     before any file is read."""
     if config.max_evals < 1:
         raise ValueError(f"max_evals must be at least 1, got {config.max_evals}")
+    if config.parallel_rounds < 0:
+        raise ValueError(f"parallel rounds must be 0 (windows one after another) or more, got {config.parallel_rounds}")
     return diffphy_optimizer(config.optimizer, config.checkpoint)
 
 
@@ -181,10 +186,13 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
     playback = None if config.engine == "mjx" else physics.simulator(model, sim_config, config.engine)
     stop = optim.RelativeDecrease if config.stopping else None
     image_terms = {} if image is None else _image_terms(image, sequence.fps, sim_config.fps, observed, ground)
-    motion = reconstruct(
-        sim, init.lifted, init.reference, init.qpos[0], init.qvel[0], optimizer, config=config.loss, max_evals=config.max_evals,
-        stop=stop, key=jax.random.key(config.seed), playback=playback, progress=progress, **image_terms,
-    )
+    common = dict(config=config.loss, max_evals=config.max_evals, stop=stop, key=jax.random.key(config.seed),
+                  playback=playback, progress=progress, **image_terms)  # fmt: skip
+    if config.parallel_rounds:
+        motion = reconstruct_in_parallel(sim, init.lifted, init.reference, init.qpos, init.qvel, optimizer,
+                                         rounds=config.parallel_rounds, **common)  # fmt: skip
+    else:
+        motion = reconstruct(sim, init.lifted, init.reference, init.qpos[0], init.qvel[0], optimizer, **common)
     simulated = motion.keypoints + np.array([0.0, 0.0, ground], np.float32)
     observed2d = confidence2d = None
     if image is not None:  # 3D was a prior: compare in the image
@@ -207,6 +215,7 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
               "foot_length": shape.foot_length, "mass": humanoid.mass, "height": shape.height,
               "ground_height": ground},  # fmt: skip
         optimization={"optimizer": config.optimizer, "max_evals": config.max_evals, "stopping": int(config.stopping),
+                      "parallel_rounds": config.parallel_rounds, "max_gap_mm": float(motion.gaps.max() * 1000.0),
                       "loss": asdict(config.loss), "settings": repr(optimizer), "wall_s": time.perf_counter() - started},  # fmt: skip
         observed3d=observed.astype(np.float32), metrics=metrics,
         observed2d=observed2d, confidence2d=confidence2d, camera=None if camera is None else camera.to_dict(),

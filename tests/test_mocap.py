@@ -151,6 +151,7 @@ def test_bad_input_gives_one_line_and_keeps_existing_outputs(tmp_path):
         (["mocap", str(short)], "shorter than one window"),
         (["mocap", str(WALK), "--optimizer", "newton"], "unknown optimizer 'newton'"),
         (["mocap", str(WALK), "--engine", "bullet"], "unknown engine 'bullet'"),
+        (["mocap", str(WALK), "--parallel", "-1"], "parallel rounds must be 0"),
         (["eval", "h36m", "--root", str(tmp_path / "nowhere")], "does not exist"),
         (["eval", "h36m", "--root", str(tmp_path), "--split", "aist15"], "not a h36m split"),
         (["report", str(out)], "keep.h5: not an HDF5 file"),
@@ -159,6 +160,17 @@ def test_bad_input_gives_one_line_and_keeps_existing_outputs(tmp_path):
         assert result.exit_code == 2, (args, result.output)
         assert text in result.output and len(result.output.strip().splitlines()) == 1, result.output
     assert out.read_text() == "old"
+
+
+def test_recon_mocap_parallel_optimizes_the_windows_together(tmp_path):
+    """--parallel R: every window starts from the kinematic state, then from its predecessor's end."""
+    out = tmp_path / "parallel.h5"
+    result = runner.invoke(app, ["mocap", str(WALK), "--frames", "16", "--max-evals", "3", "--parallel", "2",
+                                 "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    saved = read_result(out)
+    assert saved.optimization["parallel_rounds"] == 2 and saved.optimization["max_gap_mm"] >= 0.0
+    assert list(saved.windows["nfev"]) == [6, 6] and np.isfinite(saved.simulated).all()
 
 
 def test_a_forward_only_engine_plays_the_optimized_controls(tmp_path):

@@ -170,3 +170,28 @@ def test_best_iterate_has_the_lowest_loss(name):
     assert res.fun_best == pytest.approx(float(np.min(res.losses)))
     if name == "adam":
         assert res.fun > res.fun_best  # the case the property exists for
+
+
+@pytest.mark.parametrize("name", ["bfgs", "adam", "gd-momentum", "optimus", "adafactor-mlp"])
+def test_a_batch_of_problems_gives_what_one_run_per_problem_gives(name):
+    """``minimize_batch`` (vmap-ed where the optimizer is pure JAX, a loop for scipy's BFGS) returns
+    per row what ``minimize`` returns: losses, evaluations, status and best iterate, also when one
+    row's loss turns non-finite and another's stopping rule fires while the rest go on."""
+
+    def loss(x, target, scale):  # scale -1 makes the log of a negative number: NaN at the start
+        return jnp.log1p(scale * jnp.sum((x - target) ** 2))
+
+    opt = optim.get(name, **_config(name))
+    targets = np.array([[1.0, -2.0, 0.5], [3.0, 0.0, 0.0], [0.0, 0.0, 0.0]], np.float32)
+    scales = np.array([1.0, 1.0, -1.0], np.float32)
+    x0 = np.array([[0.0, 0.0, 0.0], [0.5, 0.5, 0.5], [1.0, 1.0, 1.0]], np.float32)
+    stop = RelativeDecrease(window=2, beta=0.999)
+    batch = optim.minimize_batch(opt, loss, x0, budget=Budget(evaluations=12), stop=stop, args=(targets, scales))
+    for b, got in enumerate(batch):
+        want = opt.minimize(loss, x0[b], budget=Budget(evaluations=12), stop=stop, args=(targets[b], scales[b]))
+        assert (got.status, got.nfev, got.nit) == (want.status, want.nfev, want.nit), b
+        np.testing.assert_allclose(got.losses, want.losses, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got.best, want.best, rtol=1e-5, atol=1e-6)
+    assert batch[2].status == Status.NONFINITE and batch[0].status != Status.NONFINITE
+    with pytest.raises(ValueError, match=r"\(B, N\)"):
+        optim.minimize_batch(opt, loss, np.zeros(3), budget=3, args=(targets, scales))

@@ -49,9 +49,22 @@ class LossConfig:
     # Video: squared ankle motion (m^2 per frame) in frames where the video shows the foot
     # planted (``WindowData.planted``); 0 leaves the term out.
     planted_foot_weight: float = 0.0
+    # Parallel windows (``reconstruct_in_parallel``): squared gap (``state_gap``) between the
+    # simulated state at the next window's start frame and that window's start state.
+    continuity_weight: float = 1.0
 
 
 DEFAULT_LOSS = LossConfig()
+
+
+class NextStart(NamedTuple):
+    """Where the next window starts: the index of its first frame in this window, its start
+    state, and the weight of the continuity term (0 for the last window of a motion)."""
+
+    frame: jax.Array
+    qpos: jax.Array
+    qvel: jax.Array
+    weight: jax.Array
 
 
 class WindowData(NamedTuple):
@@ -60,7 +73,8 @@ class WindowData(NamedTuple):
     scored). With ``keypoints2d`` (W+1, K, 2) pixels, their weights (W+1, K) (e.g. detector
     confidences) and a camera ``(K, dist, R, t)`` (see ``perception.cameras.project``), the 2D
     reprojection term is added; without them (None) it is left out. ``planted`` (W+1, 2): weight
-    of each ankle (left, right) standing still from the previous frame to this one (video)."""
+    of each ankle (left, right) standing still from the previous frame to this one (video).
+    ``next_start``: the next window's start when windows are optimized in parallel."""
 
     qpos0: jax.Array
     qvel0: jax.Array
@@ -71,6 +85,7 @@ class WindowData(NamedTuple):
     weights2d: jax.Array | None = None
     camera: tuple | None = None
     planted: jax.Array | None = None
+    next_start: NextStart | None = None
 
 
 def pd_targets(u, reference):
@@ -92,8 +107,23 @@ def window_loss(sim, config: LossConfig, u, data: WindowData):
         ankles = trajectory.keypoints[:, ANKLES]
         slide = jnp.sum(jnp.diff(ankles, axis=0) ** 2, axis=-1)
         loss += config.planted_foot_weight * jnp.sum(data.planted[1:] * slide) / jnp.maximum(jnp.sum(data.planted[1:]), 1.0)
+    if data.next_start is not None:
+        nxt = data.next_start
+        gap = state_gap(trajectory.qpos[nxt.frame], trajectory.qvel[nxt.frame], nxt.qpos, nxt.qvel, sim.config.fps)
+        loss += config.continuity_weight * nxt.weight * gap
     smoothness_term = jnp.mean(jnp.sum(jnp.diff(u, axis=0) ** 2, axis=-1))
     return loss + config.smoothness_weight * smoothness_term
+
+
+def state_gap(qpos, qvel, qpos_ref, qvel_ref, fps: float):
+    """Squared distance of two humanoid states (MuJoCo layout: root position, then one quaternion
+    per ball, the root's included): root offset in m^2, plus the mean over rotations of
+    ``4 (1 - <q, p>^2)`` (about the squared angle in rad^2, either quaternion sign), plus the mean
+    squared velocity difference per frame ``((qvel - qvel_ref) / fps)^2`` (m^2 or rad^2)."""
+    quats, quats_ref = jnp.reshape(qpos[3:], (-1, 4)), jnp.reshape(qpos_ref[3:], (-1, 4))
+    rotation = 4.0 * jnp.mean(1.0 - jnp.sum(quats * quats_ref, axis=-1) ** 2)
+    velocity = jnp.mean(((qvel - qvel_ref) / fps) ** 2)
+    return jnp.sum((qpos[:3] - qpos_ref[:3]) ** 2) + rotation + velocity
 
 
 @functools.lru_cache(maxsize=16)

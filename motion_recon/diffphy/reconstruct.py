@@ -1,15 +1,25 @@
 """Window-by-window DiffPhy reconstruction: each window's control offsets are optimized with any
-optimizer of ``motion_recon.optim``, starting from the previous window's simulated end state."""
+optimizer of ``motion_recon.optim``.
+
+``reconstruct`` runs the windows one after another, each from the previous window's simulated end
+state. ``reconstruct_in_parallel`` optimizes all windows together (multiple shooting, under
+``vmap`` for pure-JAX optimizers): in the first round every window starts from the kinematic state
+at its first frame, with a continuity term pulling its state at the next window's start towards
+that window's start state; each further round restarts every window from where its predecessor
+ended in the round before. After round ``r`` the first ``r`` windows form one simulated motion; the
+gaps left at the other window starts are reported (``Reconstruction.gaps``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import jax
 import numpy as np
 
-from ..optim import Budget
-from .loss import DEFAULT_LOSS, LossConfig, WindowData, loss_function, pd_targets
+from ..optim import Budget, minimize_batch
+from .loss import DEFAULT_LOSS, LossConfig, NextStart, WindowData, loss_function, pd_targets
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,9 @@ class Reconstruction:
     controls: np.ndarray
     contacts: np.ndarray
     windows: list[WindowTrace] = field(default_factory=list)
+    # per window: mean keypoint distance (m) between its start and the previous window's simulated
+    # state at that frame; 0 when the windows were simulated one from the other
+    gaps: np.ndarray | None = None
 
 
 def window_starts(frames: int, window: int, overlap: int = 0) -> list[int]:
@@ -49,6 +62,65 @@ def window_starts(frames: int, window: int, overlap: int = 0) -> list[int]:
     if starts[-1] + window < frames - 1:
         starts.append(frames - 1 - window)
     return starts
+
+
+class _Observations(NamedTuple):
+    """What the windows are scored against, whole-sequence arrays in float32 (see ``reconstruct``)."""
+
+    keypoints: np.ndarray
+    weights: np.ndarray
+    keypoints2d: np.ndarray | None
+    weights2d: np.ndarray | None
+    camera: tuple | None
+    planted: np.ndarray | None
+
+    @classmethod
+    def of(cls, keypoints, weights, keypoints2d, weights2d, camera, planted) -> "_Observations":
+        keypoints = np.asarray(keypoints, np.float32)
+        if weights is None:
+            weights = np.isfinite(keypoints).all(axis=-1)
+        if keypoints2d is not None:
+            keypoints2d = np.asarray(keypoints2d, np.float32)
+            if weights2d is None:
+                weights2d = np.isfinite(keypoints2d).all(axis=-1)
+            weights2d = np.asarray(weights2d, np.float32)
+            camera = tuple(np.asarray(c, np.float32) for c in camera)
+        planted = None if planted is None else np.asarray(planted, np.float32)
+        return cls(keypoints, np.asarray(weights, np.float32), keypoints2d, weights2d, camera, planted)
+
+    def window(self, reference: np.ndarray, start: int, length: int, qpos0, qvel0) -> WindowData:
+        """The data of the window of ``length`` simulated frames from frame ``start``."""
+        span = slice(start, start + length + 1)
+        data = WindowData(np.asarray(qpos0, np.float32), np.asarray(qvel0, np.float32), reference[span],
+                          self.keypoints[span], self.weights[span])  # fmt: skip
+        if self.keypoints2d is not None:
+            data = data._replace(keypoints2d=self.keypoints2d[span], weights2d=self.weights2d[span], camera=self.camera)
+        if self.planted is not None:
+            data = data._replace(planted=self.planted[span])
+        return data
+
+
+def _empty_result(frames: int, keypoints_shape, reference: np.ndarray, qpos0, qvel0, contact_bodies: int) -> Reconstruction:
+    qpos = np.zeros((frames, len(qpos0)), np.float32)
+    qvel = np.zeros((frames, len(qvel0)), np.float32)
+    qpos[0], qvel[0] = qpos0, qvel0
+    return Reconstruction(np.full(keypoints_shape, np.nan, np.float32), qpos, qvel, reference.copy(),
+                          np.zeros((frames, contact_bodies), np.float32))  # fmt: skip
+
+
+def _keep(result: Reconstruction, start: int, kept: int, trajectory, targets) -> None:
+    """Stores frames start..start+kept of a window's simulated ``trajectory`` and its PD targets."""
+    done = slice(start, start + kept + 1)
+    result.keypoints[done] = np.asarray(trajectory.keypoints)[: kept + 1]
+    result.qpos[done], result.qvel[done] = np.asarray(trajectory.qpos)[: kept + 1], np.asarray(trajectory.qvel)[: kept + 1]
+    result.controls[done] = targets[: kept + 1]
+    result.contacts[done] = np.asarray(trajectory.contacts)[: kept + 1]
+
+
+def _kept_frames(starts: list[int], frames: int) -> list[int]:
+    """Frames each window keeps: up to the next window's start (the rest, the overlap, only looks
+    ahead), the last window up to the end."""
+    return [b - a for a, b in zip(starts, starts[1:] + [frames - 1], strict=True)]
 
 
 def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: LossConfig = DEFAULT_LOSS,
@@ -68,52 +140,83 @@ def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: L
     next window's start (default ``sim``; e.g. a forward-only engine, with ``sim``'s gradients).
     ``progress(done, total)`` is called after every window.
     """
-    keypoints = np.asarray(keypoints, np.float32)
+    observations = _Observations.of(keypoints, weights, keypoints2d, weights2d, camera, planted)
     reference = np.asarray(reference, np.float32)
-    frames, window = len(keypoints), config.window
-    if weights is None:
-        weights = np.isfinite(keypoints).all(axis=-1).astype(np.float32)
-    weights = np.asarray(weights, np.float32)
-    if keypoints2d is not None:
-        keypoints2d = np.asarray(keypoints2d, np.float32)
-        if weights2d is None:
-            weights2d = np.isfinite(keypoints2d).all(axis=-1)
-        weights2d = np.asarray(weights2d, np.float32)
-        camera = tuple(np.asarray(c, np.float32) for c in camera)
+    frames, window = len(observations.keypoints), config.window
     loss = loss_function(sim, config)
     key = jax.random.key(0) if key is None else key
     play = sim.compiled_rollout if playback is None else playback.rollout
-    qpos = np.zeros((frames, len(qpos0)), np.float32)
-    qvel = np.zeros((frames, len(qvel0)), np.float32)
-    qpos[0], qvel[0] = qpos0, qvel0
-    simulated = np.full(keypoints.shape, np.nan, np.float32)
-    controls = reference.copy()
-    contacts = np.zeros((frames, len(sim.model.contact_bodies)), np.float32)
-    result = Reconstruction(simulated, qpos, qvel, controls, contacts)
+    result = _empty_result(frames, observations.keypoints.shape, reference, qpos0, qvel0, len(sim.model.contact_bodies))
     starts = window_starts(frames, window, config.overlap)
     u0 = np.zeros((window + 1, reference.shape[1], 3), np.float32)
-    for k, start in enumerate(starts):
-        span = slice(start, start + window + 1)
-        # frames up to the next window's start are kept; the rest (the overlap) only looks ahead
-        kept = (starts[k + 1] if k + 1 < len(starts) else frames - 1) - start
-        data = WindowData(qpos[start], qvel[start], reference[span], keypoints[span], weights[span])
-        if keypoints2d is not None:
-            data = data._replace(keypoints2d=keypoints2d[span], weights2d=weights2d[span], camera=camera)
-        if planted is not None:
-            data = data._replace(planted=np.asarray(planted[span], np.float32))
+    for k, (start, kept) in enumerate(zip(starts, _kept_frames(starts, frames), strict=True)):
+        data = observations.window(reference, start, window, result.qpos[start], result.qvel[start])
         res = optimizer.minimize(loss, u0.ravel(), budget=Budget(evaluations=max_evals), args=(data,),
                                  key=jax.random.fold_in(key, k), stop=None if stop is None else stop())  # fmt: skip
         offsets = np.asarray(res.best, np.float32).reshape(data.reference.shape[:-1] + (3,))
         targets = np.asarray(pd_targets(offsets, data.reference))
-        trajectory = play(data.qpos0, data.qvel0, targets)
-        done = slice(start, start + kept + 1)
-        simulated[done] = np.asarray(trajectory.keypoints)[: kept + 1]
-        qpos[done], qvel[done] = np.asarray(trajectory.qpos)[: kept + 1], np.asarray(trajectory.qvel)[: kept + 1]
-        controls[done] = targets[: kept + 1]
-        contacts[done] = np.asarray(trajectory.contacts)[: kept + 1]
+        _keep(result, start, kept, play(data.qpos0, data.qvel0, targets), targets)
         # the next window starts from the optimized offsets of the frames it shares with this one
         u0 = np.concatenate([offsets[kept:], np.zeros_like(offsets[:kept])])
         result.windows.append(WindowTrace(start, start + window, np.asarray(res.losses), res.nfev, str(res.status)))
         if progress is not None:
             progress(k + 1, len(starts))
+    result.gaps = np.zeros(len(starts), np.float32)
+    return result
+
+
+def reconstruct_in_parallel(sim, keypoints, reference, qpos, qvel, optimizer, *, rounds: int = 2,
+                            config: LossConfig = DEFAULT_LOSS, max_evals: int = 50, weights=None, keypoints2d=None,
+                            weights2d=None, camera=None, planted=None, stop=None, key=None, playback=None,
+                            progress=None) -> Reconstruction:  # fmt: skip
+    """``reconstruct`` with all windows optimized together (see the module docstring), each round
+    with ``max_evals`` evaluations per window, warm-started from the previous round's controls.
+
+    ``qpos`` (T, nq), ``qvel`` (T, nv): the kinematic state of every frame (e.g. inverse
+    kinematics and finite-difference velocities), the first round's window starts; frame 0's is
+    the motion's start. ``progress(done, total)`` is called after every round; the other
+    arguments are ``reconstruct``'s. A window's trace holds the losses of all rounds in order.
+    """
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
+    observations = _Observations.of(keypoints, weights, keypoints2d, weights2d, camera, planted)
+    reference = np.asarray(reference, np.float32)
+    frames, window = len(observations.keypoints), config.window
+    loss = loss_function(sim, config)
+    key = jax.random.key(0) if key is None else key
+    play = sim.compiled_rollout if playback is None else playback.rollout
+    starts = window_starts(frames, window, config.overlap)
+    kept = _kept_frames(starts, frames)
+    start_q, start_v = np.asarray(qpos, np.float32)[starts], np.asarray(qvel, np.float32)[starts]
+    u = np.zeros((len(starts), (window + 1) * reference.shape[1] * 3), np.float32)
+    losses, nfev = [[] for _ in starts], np.zeros(len(starts), int)
+    for r in range(rounds):
+        last = len(starts) - 1  # the last window has no successor: its continuity weight is 0
+        windows = [
+            observations.window(reference, start, window, start_q[k], start_v[k])._replace(next_start=NextStart(
+                np.int32(kept[k]), start_q[min(k + 1, last)], start_v[min(k + 1, last)], np.float32(k < last)))
+            for k, start in enumerate(starts)
+        ]  # fmt: skip
+        batch = jax.tree.map(lambda *leaves: np.stack(leaves), *windows)
+        results = minimize_batch(optimizer, loss, u, budget=Budget(evaluations=max_evals), args=(batch,),
+                                 key=jax.random.fold_in(key, r), stop=None if stop is None else stop())  # fmt: skip
+        u = np.stack([np.asarray(res.best, np.float32) for res in results])
+        targets = [np.asarray(pd_targets(u[k].reshape(w.reference.shape[:-1] + (3,)), w.reference))
+                   for k, w in enumerate(windows)]  # fmt: skip
+        trajectories = [play(w.qpos0, w.qvel0, t) for w, t in zip(windows, targets, strict=True)]
+        for k, res in enumerate(results):
+            losses[k].append(np.asarray(res.losses))
+            nfev[k] += res.nfev
+        if progress is not None:
+            progress(r + 1, rounds)
+        if r + 1 < rounds:  # every window but the first restarts where its predecessor ended
+            start_q[1:] = [np.asarray(t.qpos)[n] for t, n in zip(trajectories[:-1], kept[:-1], strict=True)]
+            start_v[1:] = [np.asarray(t.qvel)[n] for t, n in zip(trajectories[:-1], kept[:-1], strict=True)]
+    result = _empty_result(frames, observations.keypoints.shape, reference, start_q[0], start_v[0], len(sim.model.contact_bodies))
+    for k, start in enumerate(starts):
+        _keep(result, start, kept[k], trajectories[k], targets[k])
+        result.windows.append(WindowTrace(start, start + window, np.concatenate(losses[k]), int(nfev[k]), str(results[k].status)))
+    ends = [np.asarray(t.keypoints)[n] for t, n in zip(trajectories[:-1], kept[:-1], strict=True)]
+    begins = [np.asarray(t.keypoints)[0] for t in trajectories[1:]]
+    result.gaps = np.array([0.0] + [np.linalg.norm(e - b, axis=-1).mean() for e, b in zip(ends, begins, strict=True)], np.float32)
     return result

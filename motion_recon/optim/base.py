@@ -17,6 +17,7 @@ Conventions shared by all optimizers:
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
@@ -124,6 +125,40 @@ def as_vector(x0, dtype) -> np.ndarray:
     if not np.all(np.isfinite(x)):
         raise ValueError("x0 contains NaN or infinite values")
     return x
+
+
+def as_matrix(x0, dtype) -> np.ndarray:
+    """Checks that ``x0`` is a finite batch of starting points (B, N) and returns it as a numpy
+    array of ``dtype``."""
+    x = np.asarray(x0, dtype=dtype)
+    if x.ndim != 2 or x.size == 0:
+        raise ValueError(f"x0 must be a non-empty batch of flat vectors (B, N), got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x0 contains NaN or infinite values")
+    return x
+
+
+def minimize_batch(
+    optimizer: Optimizer, fun: LossFn, x0, *, budget: int | Budget, key: jax.Array | None = None,
+    stop: StopRule | None = None, args: tuple = (),
+) -> list[OptimizeResult]:
+    """``optimizer.minimize`` from every row of ``x0`` (B, N), with ``args`` whose leaves have a
+    leading (B,) axis: independent problems of one shape (e.g. the windows of a motion). One
+    ``vmap``-ed run when the optimizer has ``minimize_batch`` (first-order and learned optimizers:
+    pure JAX steps), else one run per row (scipy's BFGS), run ``b`` with key ``fold_in(key, b)``."""
+    batched = getattr(optimizer, "minimize_batch", None)
+    if batched is not None:
+        return batched(fun, x0, budget=budget, key=key, stop=stop, args=args)
+    key = jax.random.key(0) if key is None else key
+    return [
+        optimizer.minimize(fun, row, budget=budget, key=jax.random.fold_in(key, b), stop=stop,
+                           args=jax.tree.map(functools.partial(_row, b), args))  # fmt: skip
+        for b, row in enumerate(as_matrix(x0, np.float64))
+    ]
+
+
+def _row(b: int, leaf):
+    return leaf[b]
 
 
 def cached(compile_fn, fun, *rest):

@@ -10,8 +10,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from motion_recon.optim.base import Budget, LossFn, OptimizeResult, StopRule, as_vector, cached
-from motion_recon.optim.loop import iterate
+from motion_recon.optim.base import Budget, LossFn, OptimizeResult, StopRule, as_matrix, as_vector, cached
+from motion_recon.optim.loop import iterate, iterate_batch
 
 
 def _step(fun: LossFn, tx: optax.GradientTransformation, x, opt_state, args=()):
@@ -22,17 +22,19 @@ def _step(fun: LossFn, tx: optax.GradientTransformation, x, opt_state, args=()):
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled(fun: LossFn, make, learning_rate: float):
-    """The jitted update and loss of ``fun`` for one learning rate, cached so that repeated runs
-    (other starts, other ``args`` of one shape) reuse one compilation."""
+def _compiled(fun: LossFn, make, learning_rate: float, batched: bool = False):
+    """The jitted update and loss of ``fun`` for one learning rate (``batched``: ``vmap``-ed over
+    a leading axis of every argument), cached so that repeated runs (other starts, other ``args``
+    of one shape) reuse one compilation."""
     tx = make(learning_rate)
 
-    @jax.jit
     def step(x, opt_state, args):
         loss, grad, x, opt_state = _step(fun, tx, x, opt_state, args)
         return loss, jnp.all(jnp.isfinite(grad)), x, opt_state
 
-    return step, jax.jit(fun), tx
+    if batched:
+        return jax.jit(jax.vmap(step)), jax.jit(jax.vmap(fun)), tx
+    return jax.jit(step), jax.jit(fun), tx
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,19 @@ class GradientOptimizer:
         step, value, tx = cached(_compiled, fun, self.make, self.learning_rate)
         return iterate(
             lambda x, state: step(x, state, args), lambda x: value(x, *args), x, tx.init(x),
+            budget=Budget.of(budget), stop=stop,
+        )
+
+    def minimize_batch(
+        self, fun: LossFn, x0, *, budget: int | Budget, key: jax.Array | None = None,
+        stop: StopRule | None = None, args: tuple = (),
+    ) -> list[OptimizeResult]:
+        """``minimize`` from every row of ``x0`` (B, N), the ``args`` leaves with a leading (B,)
+        axis: independent runs stepped together under ``vmap``."""
+        x = jnp.asarray(as_matrix(x0, jnp.float32))
+        step, value, tx = cached(_compiled, fun, self.make, self.learning_rate, True)
+        return iterate_batch(
+            lambda x, state: step(x, state, args), lambda x: value(x, *args), x, jax.vmap(tx.init)(x),
             budget=Budget.of(budget), stop=stop,
         )
 

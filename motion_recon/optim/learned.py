@@ -11,9 +11,9 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from motion_recon.optim.base import Budget, LossFn, OptimizeResult, StopRule, as_vector, cached
+from motion_recon.optim.base import Budget, LossFn, OptimizeResult, StopRule, as_matrix, as_vector, cached
 from motion_recon.optim.checkpoint import load_checkpoint
-from motion_recon.optim.loop import iterate
+from motion_recon.optim.loop import iterate, iterate_batch
 from motion_recon.paths import data_dir
 
 
@@ -61,6 +61,19 @@ class LearnedOptimizer:
             self.rule.init_state(x), budget=Budget.of(budget), stop=stop,
         )
 
+    def minimize_batch(
+        self, fun: LossFn, x0, *, budget: int | Budget, key: jax.Array | None = None,
+        stop: StopRule | None = None, args: tuple = (),
+    ) -> list[OptimizeResult]:
+        """``minimize`` from every row of ``x0`` (B, N), the ``args`` leaves with a leading (B,)
+        axis: independent runs stepped together under ``vmap``."""
+        x = jnp.asarray(as_matrix(x0, jnp.float32))
+        step, value = cached(_compiled, fun, self.rule.update, True)
+        return iterate_batch(
+            lambda x, state: step(self.theta, x, state, args), lambda x: value(x, *args), x,
+            jax.vmap(self.rule.init_state)(x), budget=Budget.of(budget), stop=stop,
+        )
+
     def trajectory(self, fun: LossFn, iterations: int) -> Callable[[jax.Array], jax.Array]:
         """A pure function ``x0: (N,) -> losses: (iterations + 1,)`` to ``jit(vmap)`` over starts."""
 
@@ -83,16 +96,18 @@ def _advance(fun: LossFn, update, theta, x, state, args=()):
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled(fun: LossFn, update):
-    """The jitted step and loss of ``fun``, cached so that repeated runs (other starts, other
-    ``args`` of one shape) reuse one compilation."""
+def _compiled(fun: LossFn, update, batched: bool = False):
+    """The jitted step and loss of ``fun`` (``batched``: ``vmap``-ed over a leading axis of
+    everything but theta), cached so that repeated runs (other starts, other ``args`` of one
+    shape) reuse one compilation."""
 
-    @jax.jit
     def step(theta, x, state, args):
         loss, grad, x_next, state = _advance(fun, update, theta, x, state, args)
         return loss, jnp.all(jnp.isfinite(grad)), x_next, state
 
-    return step, jax.jit(fun)
+    if batched:
+        return jax.jit(jax.vmap(step, in_axes=(None, 0, 0, 0))), jax.jit(jax.vmap(fun))
+    return jax.jit(step), jax.jit(fun)
 
 
 def default_checkpoint(name: str) -> Path:
