@@ -54,15 +54,21 @@ def test_window_starts_cover_the_sequence_with_equal_windows():
         window_starts(5, 5)
 
 
-def test_reconstruction_recovers_a_synthetic_motion_from_its_keypoints():
-    """Inverse kinematics of the keypoints gives reference targets and the start state; Adam
-    (50 evaluations per window) then brings the simulated motion within 10 mm (u = 0: 24 mm)."""
+@pytest.fixture(scope="module")
+def kinematic():
+    """A 20-frame synthetic motion with its inverse-kinematics states and reference targets."""
     humanoid = build_humanoid(shape_from_height(1.75))
     sim = physics.simulator(physics_model(humanoid))
     sequence, _, _ = synthetic_sequence(sim, 20, seed=1)
     qpos = inverse_kinematics(humanoid, sequence.keypoints)
     qvel = velocities(humanoid, qpos, sequence.fps)
-    reference = qpos[:, 7:].reshape(len(qpos), -1, 4)
+    return sim, sequence, qpos, qvel, qpos[:, 7:].reshape(len(qpos), -1, 4)
+
+
+def test_reconstruction_recovers_a_synthetic_motion_from_its_keypoints(kinematic):
+    """Inverse kinematics of the keypoints gives reference targets and the start state; Adam
+    (50 evaluations per window) then brings the simulated motion within 10 mm (u = 0: 24 mm)."""
+    sim, sequence, qpos, qvel, reference = kinematic
     optimizer = optim.get("adam", learning_rate=0.02)
     result = reconstruct(sim, sequence.keypoints, reference, qpos[0], qvel[0], optimizer, max_evals=50)
     assert [(w.start, w.stop) for w in result.windows] == [(0, 10), (5, 15), (10, 20)]
@@ -72,16 +78,11 @@ def test_reconstruction_recovers_a_synthetic_motion_from_its_keypoints():
     assert mpjpe_g(result.keypoints, sequence.keypoints) < 10.0, [w.losses[[0, -1]] for w in result.windows]
 
 
-def test_windows_optimized_in_parallel_recover_the_motion_and_close_their_gaps():
+def test_windows_optimized_in_parallel_recover_the_motion_and_close_their_gaps(kinematic):
     """All windows at once under vmap (multiple shooting): round 1 starts every window from the
     kinematic state of its first frame, round 2 from where its predecessor ended; the motion is
     recovered as well as window by window, and after round 2 the first two windows join up."""
-    humanoid = build_humanoid(shape_from_height(1.75))
-    sim = physics.simulator(physics_model(humanoid))
-    sequence, _, _ = synthetic_sequence(sim, 20, seed=1)
-    qpos = inverse_kinematics(humanoid, sequence.keypoints)
-    qvel = velocities(humanoid, qpos, sequence.fps)
-    reference = qpos[:, 7:].reshape(len(qpos), -1, 4)
+    sim, sequence, qpos, qvel, reference = kinematic
     optimizer = optim.get("adam", learning_rate=0.02)
     one, two = (reconstruct_in_parallel(sim, sequence.keypoints, reference, qpos, qvel, optimizer, rounds=rounds,
                                         max_evals=50) for rounds in (1, 2))  # fmt: skip

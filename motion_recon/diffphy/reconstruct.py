@@ -117,6 +117,16 @@ def _keep(result: Reconstruction, start: int, kept: int, trajectory, targets) ->
     result.contacts[done] = np.asarray(trajectory.contacts)[: kept + 1]
 
 
+def _windows(observations: _Observations, reference, config: LossConfig) -> tuple[np.ndarray, int, int, list[int]]:
+    """(reference in float32, frames, window length, window starts) of a sequence."""
+    frames = len(observations.keypoints)
+    return np.asarray(reference, np.float32), frames, config.window, window_starts(frames, config.window, config.overlap)
+
+
+def _key(key: jax.Array | None) -> jax.Array:
+    return jax.random.key(0) if key is None else key
+
+
 def _kept_frames(starts: list[int], frames: int) -> list[int]:
     """Frames each window keeps: up to the next window's start (the rest, the overlap, only looks
     ahead), the last window up to the end."""
@@ -141,13 +151,9 @@ def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: L
     ``progress(done, total)`` is called after every window.
     """
     observations = _Observations.of(keypoints, weights, keypoints2d, weights2d, camera, planted)
-    reference = np.asarray(reference, np.float32)
-    frames, window = len(observations.keypoints), config.window
-    loss = loss_function(sim, config)
-    key = jax.random.key(0) if key is None else key
-    play = sim.compiled_rollout if playback is None else playback.rollout
+    reference, frames, window, starts = _windows(observations, reference, config)
+    loss, key, play = loss_function(sim, config), _key(key), sim.compiled_rollout if playback is None else playback.rollout
     result = _empty_result(frames, observations.keypoints.shape, reference, qpos0, qvel0, len(sim.model.contact_bodies))
-    starts = window_starts(frames, window, config.overlap)
     u0 = np.zeros((window + 1, reference.shape[1], 3), np.float32)
     for k, (start, kept) in enumerate(zip(starts, _kept_frames(starts, frames), strict=True)):
         data = observations.window(reference, start, window, result.qpos[start], result.qvel[start])
@@ -180,12 +186,8 @@ def reconstruct_in_parallel(sim, keypoints, reference, qpos, qvel, optimizer, *,
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
     observations = _Observations.of(keypoints, weights, keypoints2d, weights2d, camera, planted)
-    reference = np.asarray(reference, np.float32)
-    frames, window = len(observations.keypoints), config.window
-    loss = loss_function(sim, config)
-    key = jax.random.key(0) if key is None else key
-    play = sim.compiled_rollout if playback is None else playback.rollout
-    starts = window_starts(frames, window, config.overlap)
+    reference, frames, window, starts = _windows(observations, reference, config)
+    loss, key, play = loss_function(sim, config), _key(key), sim.compiled_rollout if playback is None else playback.rollout
     kept = _kept_frames(starts, frames)
     start_q, start_v = np.asarray(qpos, np.float32)[starts], np.asarray(qvel, np.float32)[starts]
     u = np.zeros((len(starts), (window + 1) * reference.shape[1] * 3), np.float32)

@@ -119,20 +119,19 @@ class Optimizer(Protocol):
 
 def as_vector(x0, dtype) -> np.ndarray:
     """Checks that ``x0`` is a finite flat vector and returns it as a numpy array of ``dtype``."""
-    x = np.asarray(x0, dtype=dtype)
-    if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"x0 must be a non-empty flat vector (N,), got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x0 contains NaN or infinite values")
-    return x
+    return _finite(x0, dtype, 1, "a non-empty flat vector (N,)")
 
 
 def as_matrix(x0, dtype) -> np.ndarray:
     """Checks that ``x0`` is a finite batch of starting points (B, N) and returns it as a numpy
     array of ``dtype``."""
+    return _finite(x0, dtype, 2, "a non-empty batch of flat vectors (B, N)")
+
+
+def _finite(x0, dtype, ndim: int, expected: str) -> np.ndarray:
     x = np.asarray(x0, dtype=dtype)
-    if x.ndim != 2 or x.size == 0:
-        raise ValueError(f"x0 must be a non-empty batch of flat vectors (B, N), got shape {x.shape}")
+    if x.ndim != ndim or x.size == 0:
+        raise ValueError(f"x0 must be {expected}, got shape {x.shape}")
     if not np.all(np.isfinite(x)):
         raise ValueError("x0 contains NaN or infinite values")
     return x
