@@ -117,10 +117,10 @@ def _keep(result: Reconstruction, start: int, kept: int, trajectory, targets) ->
     result.contacts[done] = np.asarray(trajectory.contacts)[: kept + 1]
 
 
-def _windows(observations: _Observations, reference, config: LossConfig) -> tuple[np.ndarray, int, int, list[int]]:
-    """(reference in float32, frames, window length, window starts) of a sequence."""
+def _windows(observations: _Observations, reference, config: LossConfig) -> tuple[np.ndarray, int, list[int]]:
+    """(reference in float32, frames, window starts) of a sequence."""
     frames = len(observations.keypoints)
-    return np.asarray(reference, np.float32), frames, config.window, window_starts(frames, config.window, config.overlap)
+    return np.asarray(reference, np.float32), frames, window_starts(frames, config.window, config.overlap)
 
 
 def _key(key: jax.Array | None) -> jax.Array:
@@ -151,7 +151,7 @@ def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: L
     ``progress(done, total)`` is called after every window.
     """
     observations = _Observations.of(keypoints, weights, keypoints2d, weights2d, camera, planted)
-    reference, frames, window, starts = _windows(observations, reference, config)
+    (reference, frames, starts), window = _windows(observations, reference, config), config.window
     loss, key, play = loss_function(sim, config), _key(key), sim.compiled_rollout if playback is None else playback.rollout
     result = _empty_result(frames, observations.keypoints.shape, reference, qpos0, qvel0, len(sim.model.contact_bodies))
     u0 = np.zeros((window + 1, reference.shape[1], 3), np.float32)
@@ -186,14 +186,14 @@ def reconstruct_in_parallel(sim, keypoints, reference, qpos, qvel, optimizer, *,
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
     observations = _Observations.of(keypoints, weights, keypoints2d, weights2d, camera, planted)
-    reference, frames, window, starts = _windows(observations, reference, config)
+    (reference, frames, starts), window = _windows(observations, reference, config), config.window
     loss, key, play = loss_function(sim, config), _key(key), sim.compiled_rollout if playback is None else playback.rollout
     kept = _kept_frames(starts, frames)
     start_q, start_v = np.asarray(qpos, np.float32)[starts], np.asarray(qvel, np.float32)[starts]
     u = np.zeros((len(starts), (window + 1) * reference.shape[1] * 3), np.float32)
     losses, nfev = [[] for _ in starts], np.zeros(len(starts), int)
+    last = len(starts) - 1  # the last window has no successor: its continuity weight is 0
     for r in range(rounds):
-        last = len(starts) - 1  # the last window has no successor: its continuity weight is 0
         windows = [
             observations.window(reference, start, window, start_q[k], start_v[k])._replace(next_start=NextStart(
                 np.int32(kept[k]), start_q[min(k + 1, last)], start_v[min(k + 1, last)], np.float32(k < last)))
