@@ -45,12 +45,17 @@ def test_a_pes_step_through_ray_equals_the_local_step(local_ray):
         assert np.abs(np.asarray(jax.tree.leaves(grad)[0])).max() > 0
 
 
-def test_recon_train_on_ray_matches_the_local_run(local_ray, tmp_path):
+def test_recon_train_on_ray_matches_the_local_run(local_ray, tmp_path, monkeypatch):
+    from pipelines.pes_on_ray import RayPES
+
+    through_ray, ray_step = [], RayPES.__call__
+    monkeypatch.setattr(RayPES, "__call__", lambda self, *a: through_ray.append(1) or ray_step(self, *a))
     args = ["train", "adafactor-mlp", "--tasks", "functions", "--steps", "3", "--batch", "2", "--trunc", "5",
             "--hidden-size", "8", "--seed", "4"]  # fmt: skip
     for where, extra in (("local", []), ("ray", ["--ray", "local"])):
         done = runner.invoke(app, [*args, *extra, "--out", str(tmp_path / where)])
         assert done.exit_code == 0, done.output
+        assert len(through_ray) == (3 if extra else 0)  # --ray sends every PES step to the workers
     here, _ = load_checkpoint(tmp_path / "local")
     there, config = load_checkpoint(tmp_path / "ray")
     assert config["training"]["steps_done"] == 3
