@@ -7,12 +7,15 @@ from typing import Callable
 
 import numpy as np
 
-from motion_recon.meta.tasks import task_family
+from motion_recon.meta.tasks import FAMILIES, task_family
 from motion_recon.meta.train import TrainConfig, train
 from motion_recon.optim.adafactor_mlp import adafactor_mlp_rule
 from motion_recon.optim.optimus import optimus_rule
 
 SAMPLES = ("mocap_walk.npz", "mocap_dance.npz")  # bundled real mocap (data/samples)
+# DiffPhy task families by name: their real clips. ``diffphy-walk`` holds the dance out, so that
+# benchmarks can test on a motion the optimizer never saw (the paper: train on walking, test on dancing).
+DIFFPHY_CLIPS = {"diffphy": SAMPLES, "diffphy-walk": SAMPLES[:1]}
 SYNTHETIC_SEQUENCES, SYNTHETIC_FRAMES = 6, 40
 
 
@@ -38,14 +41,18 @@ def build_rule(optimizer: str, variant: str = "full", hidden_size: int = 128):
 
 
 def build_family(tasks: str, seed: int = 0):
-    """The task family by name: ``diffphy`` or one of ``motion_recon.meta.tasks``'."""
-    return diffphy_tasks(seed) if tasks == "diffphy" else task_family(tasks)
+    """The task family by name: one of ``DIFFPHY_CLIPS`` or of ``motion_recon.meta.tasks``'."""
+    if tasks in DIFFPHY_CLIPS:
+        return diffphy_tasks(seed, DIFFPHY_CLIPS[tasks])
+    if tasks not in FAMILIES:
+        raise ValueError(f"unknown task family {tasks!r}; choose from {', '.join([*FAMILIES, *DIFFPHY_CLIPS])}")
+    return task_family(tasks)
 
 
-def diffphy_tasks(seed: int = 0):
-    """DiffPhy windows for meta-training: every window of the bundled real mocap clips (IK start
-    states and references) and of synthetic physically valid motions (simulated start states, IK
-    references of their keypoints), all on the humanoid of the walking clip."""
+def diffphy_tasks(seed: int = 0, samples: tuple[str, ...] = SAMPLES):
+    """DiffPhy windows for meta-training: every window of the bundled real mocap clips ``samples``
+    (IK start states and references) and of synthetic physically valid motions (simulated start
+    states, IK references of their keypoints), all on the humanoid of the walking clip."""
     from body_models.model_files import physics_model
     from motion_recon import physics
     from motion_recon.datasets.arrays import read_npz
@@ -57,7 +64,7 @@ def diffphy_tasks(seed: int = 0):
     from pipelines.mocap import initialise
 
     window = DEFAULT_LOSS.window
-    clips = [read_npz(data_dir() / "samples" / name) for name in SAMPLES]
+    clips = [read_npz(data_dir() / "samples" / name) for name in samples]
     humanoid = initialise(clips[0], window).humanoid
     sim = physics.simulator(physics_model(humanoid))
     windows = []

@@ -39,3 +39,20 @@ def test_training_writes_log_and_plot(tmp_path):
     assert [e["step"] for e in log] == [1, 2] and all(np.isfinite(e["meta_loss"]) for e in log)
     assert (tmp_path / "meta_loss.png").read_bytes()[:4] == b"\x89PNG"
     assert bool(jnp.isfinite(jnp.asarray(log[-1]["grad_norm"])))
+
+
+def test_the_walk_family_holds_the_dance_out():
+    from motion_recon.datasets.arrays import read_npz
+    from motion_recon.diffphy.loss import DEFAULT_LOSS
+    from motion_recon.diffphy.reconstruct import window_starts
+    from motion_recon.paths import data_dir
+    from pipelines.train import build_family
+
+    everything, walk_only = build_family("diffphy"), build_family("diffphy-walk")
+    count = {name: len(window_starts(len(read_npz(data_dir() / "samples" / f"mocap_{name}.npz").keypoints),
+                                     DEFAULT_LOSS.window)) for name in ("walk", "dance")}  # fmt: skip
+    assert everything.size - walk_only.size == count["dance"] > 0
+    walk, synthetic = slice(0, count["walk"]), slice(count["walk"] + count["dance"], None)
+    for a, b in zip(jax.tree.leaves(everything.pool), jax.tree.leaves(walk_only.pool), strict=True):
+        np.testing.assert_array_equal(a[walk], b[: count["walk"]])
+        np.testing.assert_array_equal(a[synthetic], b[count["walk"]:])

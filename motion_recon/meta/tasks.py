@@ -72,9 +72,11 @@ class FunctionTasks:
         return TaskBatch(_gap_loss(function, dim), offsets, x0, f"{function} {dim}d")
 
 
+FAMILIES = {"functions": FunctionTasks}
+
+
 def task_family(name: str) -> TaskFamily:
     """Families by CLI name."""
-    families = {"functions": FunctionTasks}
-    if name not in families:
-        raise ValueError(f"unknown task family {name!r}; choose from {sorted(families)}")
-    return families[name]()
+    if name not in FAMILIES:
+        raise ValueError(f"unknown task family {name!r}; choose from {', '.join(FAMILIES)}")
+    return FAMILIES[name]()
