@@ -10,6 +10,10 @@ pool: start states from IK or from the synthetic simulation), so loss curves com
 the final loss relative to u = 0, and the evaluations Optimus needs to reach BFGS's final loss
 as a fraction of BFGS's.
 
+An optimizer is a name or ``name@checkpoint-folder`` (a learned optimizer with another checkpoint
+than the shipped one, e.g. ``optimus@data/checkpoints/optimus-diffphy-walk``, trained without the
+dance clip).
+
     python benchmarks/diffphy.py [--optimizers bfgs,optimus,adafactor-mlp,adam] [--max-evals 50]
                                  [--synthetic 2] [--windows 24] [--name diffphy_cpu]
 """
@@ -59,9 +63,16 @@ def isolated(fn, *args):
         return pool.submit(fn, *args).result()
 
 
+def parse_optimizer(spec: str) -> tuple[str, str | None]:
+    """``name`` or ``name@checkpoint-folder`` -> (name, checkpoint or None)."""
+    name, _, checkpoint = spec.partition("@")
+    return name, checkpoint or None
+
+
 def reconstruct_one(kind: str, sequence, name: str, max_evals: int) -> dict:
     start = time.perf_counter()
-    result = reconstruct_motion(sequence, MocapConfig(optimizer=name, max_evals=max_evals))
+    optimizer, checkpoint = parse_optimizer(name)
+    result = reconstruct_motion(sequence, MocapConfig(optimizer=optimizer, max_evals=max_evals, checkpoint=checkpoint))
     return {"sequence": sequence.name, "kind": kind, "optimizer": name, **result.metrics,
             "evals_per_window": float(np.mean(result.windows["nfev"])), "wall_s": time.perf_counter() - start,
             "windows": int(len(result.windows["nfev"]))}  # fmt: skip
@@ -84,7 +95,7 @@ def window_traces(name: str, max_evals: int, count: int) -> tuple[list[int], lis
     chosen = np.random.default_rng(0).choice(family.size, size=min(count, family.size), replace=False)
     loss = loss_function(family.sim, family.config)
     dim = int(np.prod(family.pool.reference.shape[1:-1])) * 3
-    optimizer, traces = diffphy_optimizer(name), []
+    optimizer, traces = diffphy_optimizer(*parse_optimizer(name)), []
     for k, index in enumerate(chosen):
         data = jax.tree.map(lambda leaf, i=index: leaf[i], family.pool)
         res = optimizer.minimize(loss, np.zeros(dim, np.float32), budget=Budget(evaluations=max_evals),
