@@ -99,6 +99,7 @@ def bench_functions(
             console.print(f"wrote {path}")
 
 
+LOG_EVERY_S = 30.0  # seconds between progress lines when the output is not a terminal (no live bar)
 RAY_HELP = "Run the {what} on Ray: local (this machine), auto (the cluster joined with ray start) or an address."
 
 
@@ -129,14 +130,17 @@ def train_command(
             TextColumn(f"[bold]train {optimizer}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("{task.description}"), console=console,
         ) as progress:
-            bar = progress.add_task("compiling", total=config.steps)
-            last = run_training(
-                config, out, variant=variant, hidden_size=_number(hidden_size, "hidden-size"), ray_address=ray,
-                progress=lambda e: progress.update(
-                    bar, completed=e["step"],
-                    description=f"meta-loss {e['meta_loss']:.3f}  {e['steps_per_s']:.2f} steps/s  {e['task']}",
-                ),
-            )
+            bar, logged = progress.add_task("compiling", total=config.steps), [-float("inf")]
+
+            def report(e: dict) -> None:
+                line = f"meta-loss {e['meta_loss']:.3f}  {e['steps_per_s']:.2f} steps/s  {e['task']}"
+                progress.update(bar, completed=e["step"], description=line)
+                if not console.is_terminal and e["wall_s"] - logged[0] >= LOG_EVERY_S:  # e.g. redirected to a file
+                    console.print(f"step {e['step']}/{config.steps}: {line}")
+                    logged[0] = e["wall_s"]
+
+            last = run_training(config, out, variant=variant, hidden_size=_number(hidden_size, "hidden-size"),
+                                ray_address=ray, progress=report)  # fmt: skip
     except (ValueError, FileNotFoundError, ImportError, RuntimeError) as err:
         fail(str(err))
     console.print(f"step {last['step']}: meta-loss {last['meta_loss']:.3f}; checkpoint in {out}")

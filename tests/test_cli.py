@@ -44,6 +44,7 @@ def test_train_writes_a_checkpoint_and_rejects_bad_settings(tmp_path):
     result = runner.invoke(app, ["train", "adafactor-mlp", "--out", str(tmp_path / "ck"), "--steps", "2",
                                  "--batch", "2", "--trunc", "25"])
     assert result.exit_code == 0, result.output
+    assert "step 1/2: meta-loss" in result.output  # not a terminal: progress comes as lines
     assert (tmp_path / "ck" / "weights.npz").exists() and (tmp_path / "ck" / "config.json").exists()
     for args, text in [(["sgd"], "unknown learned optimizer 'sgd'"), (["optimus", "--trunc", "7"], "multiple of trunc"),
                        (["optimus", "--tasks", "poems"], "unknown task family 'poems'")]:
