@@ -127,6 +127,11 @@ def _key(key: jax.Array | None) -> jax.Array:
     return jax.random.key(0) if key is None else key
 
 
+def _ends(trajectories: list, kept: list[int], field: str) -> list[np.ndarray]:
+    """``field`` of every window but the last at its last kept frame: where its successor starts."""
+    return [np.asarray(getattr(t, field))[n] for t, n in zip(trajectories[:-1], kept[:-1], strict=True)]
+
+
 def _kept_frames(starts: list[int], frames: int) -> list[int]:
     """Frames each window keeps: up to the next window's start (the rest, the overlap, only looks
     ahead), the last window up to the end."""
@@ -212,13 +217,12 @@ def reconstruct_in_parallel(sim, keypoints, reference, qpos, qvel, optimizer, *,
         if progress is not None:
             progress(r + 1, rounds)
         if r + 1 < rounds:  # every window but the first restarts where its predecessor ended
-            start_q[1:] = [np.asarray(t.qpos)[n] for t, n in zip(trajectories[:-1], kept[:-1], strict=True)]
-            start_v[1:] = [np.asarray(t.qvel)[n] for t, n in zip(trajectories[:-1], kept[:-1], strict=True)]
+            start_q[1:], start_v[1:] = _ends(trajectories, kept, "qpos"), _ends(trajectories, kept, "qvel")
     result = _empty_result(frames, observations.keypoints.shape, reference, start_q[0], start_v[0], len(sim.model.contact_bodies))
     for k, start in enumerate(starts):
         _keep(result, start, kept[k], trajectories[k], targets[k])
         result.windows.append(WindowTrace(start, start + window, np.concatenate(losses[k]), int(nfev[k]), str(results[k].status)))
-    ends = [np.asarray(t.keypoints)[n] for t, n in zip(trajectories[:-1], kept[:-1], strict=True)]
+    ends = _ends(trajectories, kept, "keypoints")
     begins = [np.asarray(t.keypoints)[0] for t in trajectories[1:]]
     result.gaps = np.array([0.0] + [np.linalg.norm(e - b, axis=-1).mean() for e, b in zip(ends, begins, strict=True)], np.float32)
     return result
