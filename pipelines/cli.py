@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -49,6 +50,26 @@ def _number(text: str | None, what: str, kind: type = int):
         fail(f"--{what} takes {'an integer' if kind is int else 'a number'}, got {text!r}")
 
 
+LOG_EVERY_S = 30.0  # seconds between progress lines when the output is not a terminal (no live bar)
+
+
+class _PipedLog:
+    """Progress as plain lines where rich draws no live bar (output redirected to a log file):
+    a line at each stream's first report, at its last (``done == total``) and every LOG_EVERY_S
+    seconds between; nothing on a terminal."""
+
+    def __init__(self):
+        self.last: dict[str, float] = {}
+
+    def __call__(self, stream: str, line: str, done: int | None = None, total: int | None = None) -> None:
+        if console.is_terminal:
+            return
+        now = time.monotonic()
+        if stream not in self.last or (total is not None and done == total) or now - self.last[stream] >= LOG_EVERY_S:
+            console.print(line, highlight=False, soft_wrap=True)
+            self.last[stream] = now
+
+
 @bench.command("functions")
 def bench_functions(
     functions: Annotated[Optional[str], typer.Option(help="Comma-separated function names (default: all 15).")] = None,
@@ -85,11 +106,16 @@ def bench_functions(
         TextColumn("[bold]bench functions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.description}"), console=console,
     ) as progress:
-        task = progress.add_task("starting", total=total)
+        task, log, done = progress.add_task("starting", total=total), _PipedLog(), iter(range(1, total + 1))
+
+        def report_cell(label: str) -> None:
+            progress.update(task, advance=1, description=label)
+            count = next(done)
+            log("cells", f"bench functions {count}/{total}: {label}", count, total)
+
         try:
             records, report = run_functions_benchmark(
-                config, json_path=json_path, table_path=table, plots_dir=plots,
-                progress=lambda label: progress.update(task, advance=1, description=label),
+                config, json_path=json_path, table_path=table, plots_dir=plots, progress=report_cell
             )
         except FileNotFoundError as err:
             fail(str(err))
@@ -99,7 +125,6 @@ def bench_functions(
             console.print(f"wrote {path}")
 
 
-LOG_EVERY_S = 30.0  # seconds between progress lines when the output is not a terminal (no live bar)
 RAY_HELP = "Run the {what} on Ray: local (this machine), auto (the cluster joined with ray start) or an address."
 
 
@@ -130,14 +155,12 @@ def train_command(
             TextColumn(f"[bold]train {optimizer}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("{task.description}"), console=console,
         ) as progress:
-            bar, logged = progress.add_task("compiling", total=config.steps), [-float("inf")]
+            bar, log = progress.add_task("compiling", total=config.steps), _PipedLog()
 
             def report(e: dict) -> None:
                 line = f"meta-loss {e['meta_loss']:.3f}  {e['steps_per_s']:.2f} steps/s  {e['task']}"
                 progress.update(bar, completed=e["step"], description=line)
-                if not console.is_terminal and e["wall_s"] - logged[0] >= LOG_EVERY_S:  # e.g. redirected to a file
-                    console.print(f"step {e['step']}/{config.steps}: {line}")
-                    logged[0] = e["wall_s"]
+                log("steps", f"step {e['step']}/{config.steps}: {line}", e["step"], config.steps)
 
             last = run_training(config, out, variant=variant, hidden_size=_number(hidden_size, "hidden-size"),
                                 ray_address=ray, progress=report)  # fmt: skip
@@ -204,10 +227,15 @@ def mocap_command(
         config = MocapConfig(optimizer=optimizer, max_evals=_number(max_evals, "max-evals"), engine=engine,
                              stopping=stopping, seed=_number(seed, "seed"), checkpoint=checkpoint,
                              parallel_rounds=_number(parallel, "parallel"))  # fmt: skip
+        unit = "rounds" if config.parallel_rounds else "windows"
         with _window_progress(f"mocap {sequence.name}") as progress:
-            bar = progress.add_task("rounds" if config.parallel_rounds else "windows", total=None)
-            result = reconstruct_motion(sequence, config,
-                                        progress=lambda done, total: progress.update(bar, completed=done, total=total))  # fmt: skip
+            bar, log = progress.add_task(unit, total=None), _PipedLog()
+
+            def report(done: int, total: int) -> None:
+                progress.update(bar, completed=done, total=total)
+                log(unit, f"mocap {sequence.name}: {done}/{total} {unit}", done, total)
+
+            result = reconstruct_motion(sequence, config, progress=report)
     except (ValueError, FileNotFoundError) as err:
         fail(str(err))
     console.print(_metrics_table(f"{sequence.name}: {optimizer}, {engine}", {sequence.name: summary(result)}))
@@ -227,12 +255,14 @@ class _StageBars:
     """One progress bar per pipeline stage, created when the stage reports first."""
 
     def __init__(self, progress: Progress):
-        self.progress, self.tasks = progress, {}
+        self.progress, self.tasks, self.log = progress, {}, _PipedLog()
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
+        label = STAGE_LABELS.get(stage, stage)
         if stage not in self.tasks:
-            self.tasks[stage] = self.progress.add_task(STAGE_LABELS.get(stage, stage), total=total)
+            self.tasks[stage] = self.progress.add_task(label, total=total)
         self.progress.update(self.tasks[stage], completed=done, total=total)
+        self.log(stage, f"{label}: {done}/{total if total is not None else '?'}", done, total)
 
 
 def _run_video(video: Path, config, out: Path | None, overlay: Path | None, json_path: Path | None) -> None:
@@ -394,11 +424,14 @@ def eval_command(
             TextColumn(f"[bold]eval {dataset} {split}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("{task.description}"), console=console, transient=True,
         ) as progress:
-            bar = progress.add_task("", total=None)
-            evaluation = evaluate(
-                dataset, root, str(split), config, out_dir=out, limit=_number(limit, "limit"), ray_address=ray,
-                progress=lambda name, done, total: progress.update(bar, completed=done, total=total, description=name),
-            )
+            bar, log = progress.add_task("", total=None), _PipedLog()
+
+            def report(name: str, done: int, total: int) -> None:
+                progress.update(bar, completed=done, total=total, description=name)
+                log("sequences", f"eval {dataset} {split}: {done}/{total} sequences done ({name})", done, total)
+
+            evaluation = evaluate(dataset, root, str(split), config, out_dir=out, limit=_number(limit, "limit"),
+                                  ray_address=ray, progress=report)  # fmt: skip
     except (ValueError, FileNotFoundError, ImportError) as err:
         fail(str(err))
     rows = {f"{optimizer} (mean of {len(evaluation.rows)})": evaluation.mean, **evaluation.rows}

@@ -112,6 +112,7 @@ def test_recon_mocap_runs_on_the_bundled_sample_and_report_reads_the_result(tmp_
                                  "--out", str(out), "--json", str(metrics)])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "MPJPE-G" in result.output and "wrote" in result.output
+    assert "mocap mocap_walk: 2/2 windows" in result.output  # not a terminal: progress comes as lines
     scores = json.loads(metrics.read_text())
     assert scores["evals_per_window"] <= 10 and 0 < scores["mpjpe_g"] < 100  # measured: 72 mm (BFGS, 10 evaluations)
     saved = read_result(out)
@@ -130,6 +131,7 @@ def test_recon_eval_h36m_runs_on_a_fixture_tree(tmp_path):
                                  "--max-evals", "2", "--json", str(out)])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "h36m val" in result.output and "MPJPE-G" in result.output
+    assert "eval h36m val: 1/1 sequences done" in result.output
     report = json.loads(out.read_text())
     row = report["sequences"]["S11/Phoning"]
     assert report["mean"] == row and row["evals_per_window"] <= 2

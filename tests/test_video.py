@@ -155,6 +155,7 @@ def test_recon_demo_runs_the_bundled_clip(tmp_path):
     result = recon("demo", "--end", "1", "--max-evals", "2", "--out", str(out), "--overlay", str(overlay))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "person 0 seen in" in result.stdout and "seconds per stage" in result.stdout
+    assert "optimize (windows): " in result.stdout  # not a terminal: each stage's progress as lines
     assert read_result(out).provenance["input"]["file"].endswith("walk.mp4") and overlay.is_file()
 
 
