@@ -318,6 +318,7 @@ def _video_config(optimizer, max_evals, start, end, max_frames, focal, person_in
     )
 
 
+VIDEO_MAX_EVALS = "150"  # pipelines.video.VideoConfig.max_evals (not imported here: it loads JAX)
 VIDEO_OPTIMIZER_HELP = "adam (default: best measured), bfgs, optimus, adafactor-mlp; or lbfgs, gd-momentum."
 
 
@@ -327,7 +328,7 @@ def video_command(
     out: Annotated[Optional[Path], typer.Option(help="Result file (HDF5).")] = None,
     overlay: Annotated[Optional[Path], typer.Option(help="Overlay video (.mp4, H.264): detections and simulated motion.")] = None,
     optimizer: Annotated[str, typer.Option(help=VIDEO_OPTIMIZER_HELP)] = "adam",
-    max_evals: Annotated[str, typer.Option(help="Function evaluations per window.")] = "150",
+    max_evals: Annotated[str, typer.Option(help="Function evaluations per window.")] = VIDEO_MAX_EVALS,
     start: Annotated[str, typer.Option(help="Start time, seconds.")] = "0",
     end: Annotated[Optional[str], typer.Option(help="End time, seconds (default: the end).")] = None,
     max_frames: Annotated[Optional[str], typer.Option(help="At most this many video frames.")] = None,
@@ -350,7 +351,7 @@ def demo_command(
     out: Annotated[Path, typer.Option(help="Result file (HDF5).")] = Path("demo.h5"),
     overlay: Annotated[Path, typer.Option(help="Overlay video (.mp4).")] = Path("demo_overlay.mp4"),
     optimizer: Annotated[str, typer.Option(help=VIDEO_OPTIMIZER_HELP)] = "adam",
-    max_evals: Annotated[str, typer.Option(help="Function evaluations per window.")] = "150",
+    max_evals: Annotated[str, typer.Option(help="Function evaluations per window.")] = VIDEO_MAX_EVALS,
     end: Annotated[Optional[str], typer.Option(help="End time, seconds (default: the whole clip).")] = None,
     seed: Annotated[str, typer.Option(help="Seed.")] = "0",
 ) -> None:

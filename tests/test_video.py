@@ -21,8 +21,8 @@ from motion_recon.perception.cameras import Camera
 from motion_recon.perception.people import Detection, track_people
 from motion_recon.perception.video_io import probe_video
 from motion_recon.result_file import read_result
-from pipelines.cli import app
-from pipelines.video import frame_range, isolated, open_video
+from pipelines.cli import VIDEO_MAX_EVALS, app
+from pipelines.video import VideoConfig, frame_range, isolated, open_video
 
 from video_files import write_video
 
@@ -194,3 +194,7 @@ def test_opencv_and_mediapipe_stayed_out_of_this_process():
     import sys
 
     assert not {"cv2", "mediapipe", "av"} & set(sys.modules)
+
+
+def test_recon_video_and_demo_default_to_the_config_budget():
+    assert int(VIDEO_MAX_EVALS) == VideoConfig.max_evals
