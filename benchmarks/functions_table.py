@@ -2,8 +2,10 @@
 profile and iteration-ratio plot, e.g. the baselines and the learned optimizers on the held-out
 dimensions.
 
-    python benchmarks/functions_table.py --name functions_all --reference optimus \\
-        benchmarks/results/functions_baselines.json benchmarks/results/functions_learned.json
+    python benchmarks/functions_table.py --name functions_heldout --dims 250,500,1000 \\
+        benchmarks/results/functions_baselines_250d.json benchmarks/results/functions_baselines_500d.json \\
+        benchmarks/results/functions_adafactor_mlp.json benchmarks/results/functions_optimus.json \\
+        benchmarks/results/functions_optimus_500d.json benchmarks/results/functions_1000d_?.json
 """
 
 from __future__ import annotations
