@@ -61,11 +61,11 @@ class _PipedLog:
     def __init__(self):
         self.last: dict[str, float] = {}
 
-    def __call__(self, stream: str, line: str, done: int | None = None, total: int | None = None) -> None:
+    def __call__(self, stream: str, line: str, done: int, total: int | None) -> None:
         if console.is_terminal:
             return
         now = time.monotonic()
-        if stream not in self.last or (total is not None and done == total) or now - self.last[stream] >= LOG_EVERY_S:
+        if stream not in self.last or done == total or now - self.last[stream] >= LOG_EVERY_S:
             console.print(line, highlight=False, soft_wrap=True)
             self.last[stream] = now
 

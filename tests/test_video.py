@@ -189,12 +189,12 @@ def test_bad_input_gives_one_line_and_keeps_existing_outputs(tmp_path):
     assert out.read_bytes() == b"old result"
 
 
+def test_recon_video_and_demo_default_to_the_config_budget():
+    assert int(VIDEO_MAX_EVALS) == VideoConfig.max_evals
+
+
 def test_opencv_and_mediapipe_stayed_out_of_this_process():
     """Everything above ran them in separate processes (they crashed XLA's compiler beside it)."""
     import sys
 
     assert not {"cv2", "mediapipe", "av"} & set(sys.modules)
-
-
-def test_recon_video_and_demo_default_to_the_config_budget():
-    assert int(VIDEO_MAX_EVALS) == VideoConfig.max_evals
