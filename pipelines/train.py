@@ -73,7 +73,7 @@ def diffphy_tasks(seed: int = 0, samples: tuple[str, ...] = SAMPLES):
         weights = np.ones(keypoints.shape[:2], np.float32)
         for s in window_starts(len(keypoints), window):
             span = slice(s, s + window + 1)
-            windows.append(WindowData(*(np.asarray(a, np.float32) for a in
+            windows.append(WindowData(sim.body, *(np.asarray(a, np.float32) for a in
                                         (qpos[s], qvel[s], reference[span], keypoints[span], weights[span]))))  # fmt: skip
 
     for clip in clips:
@@ -83,4 +83,4 @@ def diffphy_tasks(seed: int = 0, samples: tuple[str, ...] = SAMPLES):
         sequence, _, trajectory = synthetic_sequence(sim, SYNTHETIC_FRAMES, seed=seed * 1000 + k)
         init = initialise(sequence, window, humanoid)
         add(sequence.keypoints, np.asarray(trajectory.qpos), np.asarray(trajectory.qvel), init.reference)
-    return DiffPhyTasks(sim, stack_windows(windows))
+    return DiffPhyTasks(sim.shared, stack_windows(windows))

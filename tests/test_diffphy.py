@@ -26,20 +26,20 @@ def setup():
     return sim, sequence, controls, trajectory
 
 
-def window(sequence, controls, trajectory, reference):
+def window(sim, sequence, controls, trajectory, reference):
     weights = np.ones(sequence.keypoints.shape[:2], np.float32)
     weights[2, 4] = 0.0  # a missing keypoint
     keypoints = np.array(sequence.keypoints, np.float32)
     keypoints[2, 4] = np.nan
-    return WindowData(np.asarray(trajectory.qpos[0]), np.asarray(trajectory.qvel[0]),
+    return WindowData(sim.body, np.asarray(trajectory.qpos[0]), np.asarray(trajectory.qvel[0]),
                       reference.astype(np.float32), keypoints, weights)  # fmt: skip
 
 
 def test_true_controls_have_zero_loss_and_perturbed_ones_do_not(setup):
     sim, sequence, controls, trajectory = setup
     config = LossConfig(smoothness_weight=0.0)
-    loss = jax.jit(lambda u, data: window_loss(sim, config, u, data))
-    data = window(sequence, controls, trajectory, controls)
+    loss = jax.jit(lambda u, data: window_loss(sim.shared, config, u, data))
+    data = window(sim, sequence, controls, trajectory, controls)
     u = np.zeros((6, sim.model.num_joints, 3), np.float32)
     assert float(loss(u, data)) < 1e-8
     rng = np.random.default_rng(0)
@@ -104,21 +104,21 @@ def test_the_2d_term_projects_the_simulated_keypoints_through_the_camera(setup):
     camera = Camera("c", 1000, 1000, [[1000, 0, 500], [0, 1000, 500], [0, 0, 1]], [0.1, -0.05, 0.001, 0.0, 0.0],
                     [[0, -1, 0], [0, 0, -1], [1, 0, 0]], [0.0, 1.0, 4.0])  # fmt: skip  # 4 m in front, looking along +x
     pixels = camera.project(np.asarray(sequence.keypoints))
-    base = window(sequence, controls, trajectory, controls)
+    base = window(sim, sequence, controls, trajectory, controls)
     arrays = tuple(np.asarray(a, np.float32) for a in (camera.K, camera.dist, camera.R, camera.t))
     data = base._replace(keypoints=np.full_like(base.keypoints, np.nan), weights=np.zeros_like(base.weights),
                          keypoints2d=pixels.astype(np.float32), weights2d=np.ones(pixels.shape[:2], np.float32),
                          camera=arrays)  # fmt: skip
     only_2d = LossConfig(smoothness_weight=0.0)
-    loss = jax.jit(lambda u, data: window_loss(sim, only_2d, u, data))
+    loss = jax.jit(lambda u, data: window_loss(sim.shared, only_2d, u, data))
     u = np.zeros((6, sim.model.num_joints, 3), np.float32)
     assert float(loss(u, data)) < 1e-8
     perturbed = u + np.random.default_rng(1).normal(scale=0.2, size=u.shape).astype(np.float32)
     assert float(loss(perturbed, data)) > 1e-4
     no_2d = LossConfig(keypoint2d_weight=0.0)
     both = dict(keypoints=base.keypoints, weights=base.weights)
-    np.testing.assert_allclose(window_loss(sim, no_2d, perturbed, data._replace(**both)),
-                               window_loss(sim, no_2d, perturbed, base), rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(window_loss(sim.shared, no_2d, perturbed, data._replace(**both)),
+                               window_loss(sim.shared, no_2d, perturbed, base), rtol=1e-6)  # fmt: skip
 
 
 def test_overlapping_windows_step_by_window_minus_overlap():
@@ -130,12 +130,12 @@ def test_overlapping_windows_step_by_window_minus_overlap():
 
 def test_diffphy_windows_form_a_task_family(setup):
     sim, sequence, controls, trajectory = setup
-    data = window(sequence, controls, trajectory, controls)
+    data = window(sim, sequence, controls, trajectory, controls)
     shifted = data._replace(reference=np.roll(controls, 1, axis=0).astype(np.float32))
-    family = DiffPhyTasks(sim, stack_windows([data, shifted]), LossConfig(smoothness_weight=0.0))
+    family = DiffPhyTasks(sim.shared, stack_windows([data, shifted]), LossConfig(smoothness_weight=0.0))
     batch = family.sample(jax.random.key(0), 3)
     assert batch.x0.shape == (3, 6 * sim.model.num_joints * 3) and batch.params.reference.shape == (3, 6, 13, 4)
     values = jax.jit(jax.vmap(batch.loss))(batch.params, batch.x0)
     expected = [0.0 if np.array_equal(r, controls.astype(np.float32)) else 1.0 for r in np.asarray(batch.params.reference)]
     assert np.all((np.asarray(values) < 1e-8) == (np.array(expected) == 0.0))
-    assert task_loss(sim, family.config) is batch.loss  # one function, one compilation
+    assert task_loss(sim.shared, family.config) is batch.loss  # one function, one compilation

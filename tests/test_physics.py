@@ -3,6 +3,7 @@
 import dataclasses
 
 import jax
+import mujoco
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -140,3 +141,19 @@ def test_compilation_cache_folder_follows_the_environment(monkeypatch, tmp_path)
     monkeypatch.delenv("MOTION_RECON_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert physics.cache_dir() == tmp_path / "motion-recon" / "jax"
+
+
+def test_bodies_of_one_structure_share_one_compiled_rollout():
+    """Two people of different size: one program, compiled once, and each body simulated as
+    itself (its keypoints at the start are C MuJoCo's sites of its own model)."""
+    sims = [physics.simulator(physics_model(build_humanoid(shape_from_height(h)))) for h in (1.6, 1.9)]
+    shared = sims[0].shared
+    assert sims[1].shared is shared
+    compiled_before = shared.compiled_rollout._cache_size()
+    for sim in sims:
+        trajectory = sim.compiled_rollout(*sim.default_state(), sim.rest_controls(1))
+        data = mujoco.MjData(sim.mj_model)
+        mujoco.mj_kinematics(sim.mj_model, data)
+        np.testing.assert_allclose(np.asarray(trajectory.keypoints[0]), data.site_xpos[sim.sites], atol=1e-6)
+    assert shared.compiled_rollout._cache_size() == compiled_before + 1
+    assert jax.tree.structure(sims[0].body) == jax.tree.structure(sims[1].body)

@@ -4,8 +4,9 @@ observations, plus a smoothness term on the controls.
 Controls are parameterised as rotation vectors ``u`` (W+1, J, 3) that turn reference PD targets
 (the kinematic initialisation, e.g. inverse kinematics of the observed keypoints):
 target = reference * exp(u). ``u = 0`` tracks the reference, every ``u`` is a valid rotation, and
-the loss is smooth in ``u``. The loss is a pure function of ``u`` and the window's data, so one
-compiled function serves every window of a sequence.
+the loss is smooth in ``u``. The loss is a pure function of ``u`` and the window's data, the
+simulated body included, so one compiled function serves every window of every body of one joint
+structure.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class NextStart(NamedTuple):
 
 
 class WindowData(NamedTuple):
-    """One window: start state, reference PD targets (W+1, J, 4), observed keypoints (W+1, K, 3)
+    """One window: the simulated ``body`` (``physics.mjx_backend.Body``), start state, reference PD targets (W+1, J, 4), observed keypoints (W+1, K, 3)
     and their weights (W+1, K) (0 where a keypoint is missing; frame 0 is the start and is not
     scored). With ``keypoints2d`` (W+1, K, 2) pixels, their weights (W+1, K) (e.g. detector
     confidences) and a camera ``(K, dist, R, t)`` (see ``perception.cameras.project``), the 2D
@@ -76,6 +77,7 @@ class WindowData(NamedTuple):
     of each ankle (left, right) standing still from the previous frame to this one (video).
     ``next_start``: the next window's start when windows are optimized in parallel."""
 
+    body: object
     qpos0: jax.Array
     qvel0: jax.Array
     reference: jax.Array
@@ -94,10 +96,11 @@ def pd_targets(u, reference):
 
 
 def window_loss(sim, config: LossConfig, u, data: WindowData):
-    """Scalar loss of flat or shaped control offsets ``u`` for one window simulated by ``sim``
-    (an MJX simulator: the loss is differentiable and vmaps over windows)."""
+    """Scalar loss of flat or shaped control offsets ``u`` for one window of ``data.body``
+    simulated by ``sim`` (the structure's ``MjxRollout``: the loss is differentiable and vmaps
+    over windows and bodies)."""
     u = jnp.reshape(u, data.reference.shape[:-1] + (3,))
-    trajectory = sim.rollout(data.qpos0, data.qvel0, pd_targets(u, data.reference))
+    trajectory = sim.rollout(data.body, data.qpos0, data.qvel0, pd_targets(u, data.reference))
     simulated = trajectory.keypoints[1:]
     loss = config.keypoint_weight * _weighted_mean_square(simulated, data.keypoints[1:], data.weights[1:])
     if data.keypoints2d is not None:
@@ -128,8 +131,8 @@ def state_gap(qpos, qvel, qpos_ref, qvel_ref, fps: float):
 
 @functools.lru_cache(maxsize=16)
 def loss_function(sim, config: LossConfig):
-    """``window_loss`` as ``fun(u, data)`` for the optimizers, one function object per (simulator,
-    config), so they compile it once for all windows."""
+    """``window_loss`` as ``fun(u, data)`` for the optimizers, one function object per (shared
+    rollout, config), so they compile it once for all windows and bodies."""
     return functools.partial(window_loss, sim, config)
 
 

@@ -88,10 +88,10 @@ class _Observations(NamedTuple):
         planted = None if planted is None else np.asarray(planted, np.float32)
         return cls(keypoints, np.asarray(weights, np.float32), keypoints2d, weights2d, camera, planted)
 
-    def window(self, reference: np.ndarray, start: int, length: int, qpos0, qvel0) -> WindowData:
-        """The data of the window of ``length`` simulated frames from frame ``start``."""
+    def window(self, body, reference: np.ndarray, start: int, length: int, qpos0, qvel0) -> WindowData:
+        """The data of the window of ``body`` of ``length`` simulated frames from frame ``start``."""
         span = slice(start, start + length + 1)
-        data = WindowData(np.asarray(qpos0, np.float32), np.asarray(qvel0, np.float32), reference[span],
+        data = WindowData(body, np.asarray(qpos0, np.float32), np.asarray(qvel0, np.float32), reference[span],
                           self.keypoints[span], self.weights[span])  # fmt: skip
         if self.keypoints2d is not None:
             data = data._replace(keypoints2d=self.keypoints2d[span], weights2d=self.weights2d[span], camera=self.camera)
@@ -141,7 +141,8 @@ def _kept_frames(starts: list[int], frames: int) -> list[int]:
 def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: LossConfig = DEFAULT_LOSS,
                 max_evals: int = 50, weights=None, keypoints2d=None, weights2d=None, camera=None, planted=None,
                 stop=None, key=None, playback=None, progress=None) -> Reconstruction:  # fmt: skip
-    """Optimizes PD controls so that ``sim`` reproduces observed ``keypoints`` (T, K, 3).
+    """Optimizes PD controls so that ``sim`` (an ``MjxSimulator``) reproduces observed
+    ``keypoints`` (T, K, 3).
 
     ``reference`` (T, J, 4): kinematic PD targets (e.g. the inverse-kinematics poses), the
     controls at u = 0; (qpos0, qvel0): the state at frame 0; ``weights`` (T, K): per-keypoint
@@ -157,11 +158,11 @@ def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: L
     """
     observations = _Observations.of(keypoints, weights, keypoints2d, weights2d, camera, planted)
     (reference, frames, starts), window = _windows(observations, reference, config), config.window
-    loss, key, play = loss_function(sim, config), _key(key), sim.compiled_rollout if playback is None else playback.rollout
+    loss, key, play = loss_function(sim.shared, config), _key(key), sim.compiled_rollout if playback is None else playback.rollout
     result = _empty_result(frames, observations.keypoints.shape, reference, qpos0, qvel0, len(sim.model.contact_bodies))
     u0 = np.zeros((window + 1, reference.shape[1], 3), np.float32)
     for k, (start, kept) in enumerate(zip(starts, _kept_frames(starts, frames), strict=True)):
-        data = observations.window(reference, start, window, result.qpos[start], result.qvel[start])
+        data = observations.window(sim.body, reference, start, window, result.qpos[start], result.qvel[start])
         res = optimizer.minimize(loss, u0.ravel(), budget=Budget(evaluations=max_evals), args=(data,),
                                  key=jax.random.fold_in(key, k), stop=None if stop is None else stop())  # fmt: skip
         offsets = np.asarray(res.best, np.float32).reshape(data.reference.shape[:-1] + (3,))
@@ -192,7 +193,7 @@ def reconstruct_in_parallel(sim, keypoints, reference, qpos, qvel, optimizer, *,
         raise ValueError(f"rounds must be at least 1, got {rounds}")
     observations = _Observations.of(keypoints, weights, keypoints2d, weights2d, camera, planted)
     (reference, frames, starts), window = _windows(observations, reference, config), config.window
-    loss, key, play = loss_function(sim, config), _key(key), sim.compiled_rollout if playback is None else playback.rollout
+    loss, key, play = loss_function(sim.shared, config), _key(key), sim.compiled_rollout if playback is None else playback.rollout
     kept = _kept_frames(starts, frames)
     start_q, start_v = np.asarray(qpos, np.float32)[starts], np.asarray(qvel, np.float32)[starts]
     u = np.zeros((len(starts), (window + 1) * reference.shape[1] * 3), np.float32)
@@ -200,7 +201,7 @@ def reconstruct_in_parallel(sim, keypoints, reference, qpos, qvel, optimizer, *,
     last = len(starts) - 1  # the last window has no successor: its continuity weight is 0
     for r in range(rounds):
         windows = [
-            observations.window(reference, start, window, start_q[k], start_v[k])._replace(next_start=NextStart(
+            observations.window(sim.body, reference, start, window, start_q[k], start_v[k])._replace(next_start=NextStart(
                 np.int32(kept[k]), start_q[min(k + 1, last)], start_v[min(k + 1, last)], np.float32(k < last)))
             for k, start in enumerate(starts)
         ]  # fmt: skip

@@ -1,6 +1,6 @@
-"""DiffPhy windows as a meta-training task family (``meta.tasks.TaskBatch``): one simulator and
-loss for all tasks, a pool of windows (start state, reference targets, observations) to draw
-from. The pool is built by ``pipelines.train`` from synthetic and bundled real motions."""
+"""DiffPhy windows as a meta-training task family (``meta.tasks.TaskBatch``): one shared rollout
+and loss for all tasks, a pool of windows (body, start state, reference targets, observations)
+to draw from; the bodies may differ, their joint structure may not. The pool is built by ``pipelines.train`` from synthetic and bundled real motions."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from .loss import DEFAULT_LOSS, LossConfig, WindowData, window_loss
 
 @functools.lru_cache(maxsize=8)
 def task_loss(sim, config: LossConfig):
-    """``(data, u) -> loss``: one function object per (simulator, config), so every batch of
+    """``(data, u) -> loss``: one function object per (shared rollout, config), so every batch of
     windows reuses one compilation."""
     return lambda data, u: window_loss(sim, config, u, data)
 
@@ -29,8 +29,8 @@ def stack_windows(windows: list[WindowData]) -> WindowData:
 
 @dataclass(frozen=True, eq=False)
 class DiffPhyTasks:
-    """Random windows of ``pool`` (a stacked ``WindowData``); every task starts at u = 0 (the
-    reference targets), as reconstruction does."""
+    """Random windows of ``pool`` (a stacked ``WindowData``) simulated by ``sim`` (the bodies'
+    ``MjxRollout``); every task starts at u = 0 (the reference targets), as reconstruction does."""
 
     sim: object
     pool: WindowData

@@ -5,6 +5,12 @@ acceleration), then ``solver_iterations`` single Newton iterations of the constr
 warm-started from the previous one, then the Euler integrator (joint damping implicit). MJX's own
 multi-iteration solve is a ``lax.while_loop``, which reverse-mode autodiff rejects; a fixed
 number of single-iteration calls is differentiable with the public API.
+
+The model is data, as in MJX's own ``step(m, d)``: a ``Body`` (the MJX model and the PD
+stiffness) is an argument of the compiled rollout, and only the joint structure's index tables
+(``compiled.Structure``) and the ``SimConfig`` are baked into it. Every body of one structure,
+whatever its size, shares one ``MjxRollout`` and its compiled programs, and JAX's persistent
+compilation cache serves a new person in a new process.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -21,46 +28,75 @@ with contextlib.redirect_stdout(io.StringIO()):  # mjx prints a notice when its 
     from mujoco import mjx
 
 from . import rotations
-from .compiled import CompiledModel, compile_model
+from .compiled import CompiledModel, Structure, compile_model
 from .model import DEFAULT_CONFIG, PhysicsModel, SimConfig, Trajectory
 
+# the MJCF model name is the same for every body of a structure (see ``make_body``)
+MODEL_NAME = b"body"
 
-class MjxSimulator(CompiledModel):
-    """Rollouts of one model and config; ``rollout`` is a pure function of arrays (jit, grad, vmap)."""
 
-    def __init__(self, model: PhysicsModel, config: SimConfig = DEFAULT_CONFIG):
-        super().__init__(model, config)
-        single = compile_model(model, config)
-        single.opt.iterations = 1  # one Newton iteration per solve call, see the module docstring
-        self.mjx_model = mjx.put_model(single)
-        self._kp = np.asarray(model.stiffness)[:, None]
+class Body(NamedTuple):
+    """One body of a structure, as arrays (a pytree): its MJX model (one solver iteration per
+    call, see the module docstring) and its PD stiffness kp (J, 1)."""
+
+    model: mjx.Model
+    stiffness: jax.Array
+
+
+def make_body(compiled: CompiledModel) -> Body:
+    """The ``Body`` of a compiled model.
+
+    Its pytree structure, and so the compiled programs, depend only on the joint structure: the
+    model's name and the height-field bounds (unused without height fields, but kept by MJX as
+    static data) are made equal for every body.
+    """
+    single = compile_model(compiled.model, compiled.config)
+    single.opt.iterations = 1
+    if single.nhfield:
+        raise ValueError("height fields are not supported: their bounds would be compiled into the program")
+    m = mjx.put_model(single)
+    name_end = m.names.index(b"\x00")
+    m = m.replace(names=MODEL_NAME + m.names[name_end:])
+    m = m.replace(_impl=m._impl.replace(geom_rbound_hfield=np.zeros_like(m._impl.geom_rbound_hfield)))
+    return Body(m, jnp.asarray(np.asarray(compiled.model.stiffness, np.float32)[:, None]))
+
+
+class MjxRollout:
+    """The rollout of every body of one ``Structure`` under one ``SimConfig``; ``rollout(body,
+    ...)`` is a pure function of arrays (jit, grad, vmap, also over bodies)."""
+
+    def __init__(self, structure: Structure, config: SimConfig = DEFAULT_CONFIG):
+        self.structure, self.config = structure, config
+        self.qpos_index, self.dof_index = np.array(structure.qpos_index), np.array(structure.dof_index)
+        self.sites = np.array(structure.sites)
         self.compiled_rollout = jax.jit(self.rollout)
 
-    # -- simulation ----------------------------------------------------------------------------
-    def rollout(self, qpos0, qvel0, controls) -> Trajectory:
-        """Simulates len(controls) - 1 frames from (qpos0, qvel0).
+    def rollout(self, body: Body, qpos0, qvel0, controls) -> Trajectory:
+        """Simulates len(controls) - 1 frames of ``body`` from (qpos0, qvel0).
 
         ``controls`` (F+1, J, 4): PD target quaternions per actuated joint at each frame time;
         between frames the target is slerped per simulation step. Returns the trajectory at the
         F+1 frame times (f = 0 is the initial state).
         """
-        m = self.mjx_model
+        m = body.model
         d = mjx.make_data(m)
         dtype = d.qpos.dtype  # float32, or float64 with jax_enable_x64
         controls = rotations.normalize(jnp.asarray(controls, dtype=dtype))
-        if controls.ndim != 3 or controls.shape[1:] != (self.model.num_joints, 4) or controls.shape[0] < 2:
-            raise ValueError(f"controls must have shape (F+1, {self.model.num_joints}, 4), got {controls.shape}")
+        joints = self.structure.num_joints
+        if controls.ndim != 3 or controls.shape[1:] != (joints, 4) or controls.shape[0] < 2:
+            raise ValueError(f"controls must have shape (F+1, {joints}, 4), got {controls.shape}")
         d = d.replace(qpos=jnp.asarray(qpos0, dtype), qvel=jnp.asarray(qvel0, dtype))
         d = mjx.fwd_position(m, d)
         first = self._record(m, d)
         steps = self.config.substeps
         fractions = jnp.arange(steps, dtype=dtype) / steps
+        kp = jnp.asarray(body.stiffness, dtype)
 
         def frame(d, targets):
             start, end = targets
 
             def substep(d, t):
-                return self._step(m, d, rotations.slerp(start, end, t)), None
+                return self._step(m, kp, d, rotations.slerp(start, end, t)), None
 
             d, _ = jax.lax.scan(substep, d, fractions)
             return d, self._record(m, mjx.kinematics(m, d))
@@ -68,10 +104,10 @@ class MjxSimulator(CompiledModel):
         _, frames = jax.lax.scan(frame, d, (controls[:-1], controls[1:]))
         return jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, frames)
 
-    def _step(self, m, d, targets):
+    def _step(self, m, kp, d, targets):
         joint_q = d.qpos[self.qpos_index]
         error = rotations.to_rotvec(rotations.mul(rotations.conj(joint_q), targets))
-        d = d.replace(qfrc_applied=jnp.zeros_like(d.qvel).at[self.dof_index].set(self._kp * error))
+        d = d.replace(qfrc_applied=jnp.zeros_like(d.qvel).at[self.dof_index].set(kp * error))
         d = mjx.fwd_position(m, d)
         d = mjx.fwd_velocity(m, d)
         d = mjx.fwd_actuation(m, d)
@@ -84,7 +120,7 @@ class MjxSimulator(CompiledModel):
             keypoints=d.site_xpos[self.sites],
             body_pos=d.xpos[1:],
             body_quat=d.xquat[1:],
-            contacts=self.floor_contacts(d.geom_xpos, d.geom_xmat, jnp),
+            contacts=self.structure.floor_contacts(d.geom_xpos, d.geom_xmat, m.geom_size, jnp),
             qpos=d.qpos,
             qvel=d.qvel,
         )
@@ -97,6 +133,30 @@ def _solve_once(m, d):
 
 
 @functools.lru_cache(maxsize=8)
+def shared_rollout(structure: Structure, config: SimConfig) -> MjxRollout:
+    """The one ``MjxRollout`` per (structure, config) of this process."""
+    return MjxRollout(structure, config)
+
+
+class MjxSimulator(CompiledModel):
+    """One body: ``rollout(qpos0, qvel0, controls)`` runs the structure's shared rollout
+    (``shared``) with this ``body``."""
+
+    def __init__(self, model: PhysicsModel, config: SimConfig = DEFAULT_CONFIG):
+        super().__init__(model, config)
+        self.body = make_body(self)
+        self.shared = shared_rollout(self.structure, config)
+
+    def rollout(self, qpos0, qvel0, controls) -> Trajectory:
+        """``MjxRollout.rollout`` of this body (traceable)."""
+        return self.shared.rollout(self.body, qpos0, qvel0, controls)
+
+    def compiled_rollout(self, qpos0, qvel0, controls) -> Trajectory:
+        """``rollout`` through the structure's compiled program."""
+        return self.shared.compiled_rollout(self.body, qpos0, qvel0, controls)
+
+
+@functools.lru_cache(maxsize=8)
 def cached_simulator(model: PhysicsModel, config: SimConfig) -> MjxSimulator:
-    """A cached simulator per (model, config), so repeated calls reuse its compiled rollout."""
+    """A cached simulator per (model, config): the model is compiled and put on the device once."""
     return MjxSimulator(model, config)
