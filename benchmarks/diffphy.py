@@ -1,21 +1,23 @@
-"""DiffPhy reconstruction from mocap with each optimizer (the paper's Table 1 layout and Fig. 6).
+"""DiffPhy reconstruction from mocap with each optimizer (the paper's Table 1 layout and Fig. 6),
+on the test pool of ``pipelines/motion_pools.py`` only: motions no optimizer was meta-trained or
+tuned on.
 
-Part 1, sequences: the bundled real mocap clips (data/samples) and synthetic physically valid
-motions are reconstructed window by window with BFGS, Optimus, Adafactor-MLP and Adam at a budget
-of ``--max-evals`` evaluations per window: MPJPE-G, MPJPE-PA, foot skate, TV, evaluations per
-window, wall time.
+Part 1, sequences: the test pool's real clips and synthetic physically valid motions (each on its
+own body) are reconstructed window by window with BFGS, Optimus, Adafactor-MLP and Adam at a
+budget of ``--max-evals`` evaluations per window: MPJPE-G, MPJPE-PA, foot skate, TV, evaluations
+per window, wall time.
 
-Part 2, fixed windows: every optimizer minimises the same DiffPhy windows (the meta-training
-pool: start states from IK or from the synthetic simulation), so loss curves compare directly:
-the final loss relative to u = 0, and the evaluations Optimus needs to reach BFGS's final loss
-as a fraction of BFGS's.
+Part 2, fixed windows: every optimizer minimises the same windows of the test pool (start states
+from IK or from the synthetic simulation), so loss curves compare directly: the final loss
+relative to u = 0, and the evaluations Optimus needs to reach BFGS's final loss as a fraction of
+BFGS's. Learned optimizers are recorded with their checkpoint's path and content hash.
 
 An optimizer is a name or ``name@checkpoint-folder`` (a learned optimizer with another checkpoint
 than the shipped one, e.g. ``optimus@data/checkpoints/optimus-diffphy-walk``, trained without the
 dance clip).
 
     python benchmarks/diffphy.py [--optimizers bfgs,optimus,adafactor-mlp,adam] [--max-evals 50]
-                                 [--synthetic 2] [--windows 24] [--name diffphy_cpu]
+                                 [--synthetic 6] [--windows 24] [--name diffphy_cpu]
 """
 
 from __future__ import annotations
@@ -24,35 +26,27 @@ import argparse
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 
 import jax
 import numpy as np
 
-from body_models.model_files import physics_model
-from motion_recon import physics
-from motion_recon.datasets.arrays import read_npz
-from motion_recon.datasets.synthetic import synthetic_sequence
 from motion_recon.diffphy.loss import loss_function
 from motion_recon.functions.benchmark import environment
 from motion_recon.io import write_json, write_text
 from motion_recon.optim import Budget
-from motion_recon.paths import data_dir
-from pipelines.mocap import MocapConfig, diffphy_optimizer, initialise, reconstruct_motion
-from pipelines.train import SAMPLES, diffphy_tasks
+from motion_recon.optim.checkpoint import checkpoint_hash
+from pipelines.mocap import MocapConfig, diffphy_optimizer, reconstruct_motion
+from pipelines.motion_pools import TEST_CLIPS, TEST_SYNTHETIC, clip, synthetic, test_family
 
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = ("mpjpe_g", "mpjpe_pa", "foot_skate", "tv", "evals_per_window", "wall_s")
 
 
-def sequences(synthetic: int, frames: int):
-    """The bundled real clips and ``synthetic`` simulated motions (on the walking clip's body)."""
-    clips = [read_npz(data_dir() / "samples" / name) for name in SAMPLES]
-    humanoid = initialise(clips[0], MocapConfig().loss.window).humanoid
-    sim = physics.simulator(physics_model(humanoid))
-    made = [replace(synthetic_sequence(sim, frames, seed=100 + k)[0], name=f"synthetic_{k}") for k in range(synthetic)]
-    return [("real", c) for c in clips] + [("synthetic", s) for s in made]
+def sequences(count: int, frames: int):
+    """The test pool's real clips and its first ``count`` synthetic motions."""
+    made = [synthetic(seed, frames)[2] for seed in TEST_SYNTHETIC[:count]]
+    return [("real", clip(name)) for name in TEST_CLIPS] + [("synthetic", s) for s in made]
 
 
 def isolated(fn, *args):
@@ -67,6 +61,16 @@ def parse_optimizer(spec: str) -> tuple[str, str | None]:
     """``name`` or ``name@checkpoint-folder`` -> (name, checkpoint or None)."""
     name, _, checkpoint = spec.partition("@")
     return name, checkpoint or None
+
+
+def checkpoints(optimizers) -> dict:
+    """Path and content hash of every learned optimizer's checkpoint."""
+    found = {}
+    for spec in optimizers:
+        source = getattr(diffphy_optimizer(*parse_optimizer(spec)), "source", None)
+        if source is not None and Path(source).is_dir():
+            found[spec] = {"path": source, "sha256": checkpoint_hash(source)}
+    return found
 
 
 def reconstruct_one(kind: str, sequence, name: str, max_evals: int) -> dict:
@@ -89,9 +93,9 @@ def reconstruct_all(optimizers, max_evals: int, synthetic: int, frames: int) -> 
 
 
 def window_traces(name: str, max_evals: int, count: int) -> tuple[list[int], list[dict]]:
-    """Loss traces of optimizer ``name`` on ``count`` windows of the meta-training pool (the same
-    windows for every optimizer: the pool and the choice are seeded)."""
-    family = diffphy_tasks(seed=1)
+    """Loss traces of optimizer ``name`` on ``count`` windows of the test pool (the same windows
+    for every optimizer: the pool and the choice are seeded)."""
+    family = test_family()
     chosen = np.random.default_rng(0).choice(family.size, size=min(count, family.size), replace=False)
     loss = loss_function(family.sim, family.config)
     dim = int(np.prod(family.pool.reference.shape[1:-1])) * 3
@@ -159,7 +163,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--optimizers", default="bfgs,optimus,adafactor-mlp,adam")
     parser.add_argument("--max-evals", type=int, default=50)
-    parser.add_argument("--synthetic", type=int, default=2, help="synthetic sequences")
+    parser.add_argument("--synthetic", type=int, default=len(TEST_SYNTHETIC), help="synthetic sequences")
     parser.add_argument("--frames", type=int, default=40, help="frames per synthetic sequence")
     parser.add_argument("--windows", type=int, default=24, help="fixed windows in part 2")
     parser.add_argument("--name", default="diffphy_cpu")
@@ -170,8 +174,8 @@ def main() -> None:
     table = markdown(rows, optimizers, fixed)
     print("\n" + table)
     path = RESULTS / f"{args.name}.json"
-    write_json(path, {"environment": environment(), "settings": vars(args), "sequences": rows, "fixed_windows": fixed,
-                      "loss": MocapConfig().loss.__dict__})  # fmt: skip
+    write_json(path, {"environment": environment(), "settings": vars(args), "checkpoints": checkpoints(optimizers),
+                      "sequences": rows, "fixed_windows": fixed, "loss": MocapConfig().loss.__dict__})  # fmt: skip
     write_text(path.with_suffix(".md"), table)
     print(f"wrote {path} and {path.with_suffix('.md')}")
 

@@ -15,15 +15,12 @@ import argparse
 import time
 from pathlib import Path
 
-from motion_recon.compiled_programs import release_compiled_programs
-from motion_recon.datasets.arrays import read_npz
 from motion_recon.diffphy.reconstruct import window_starts
 from motion_recon.functions.benchmark import environment
 from motion_recon.io import write_json, write_text
-from motion_recon.paths import data_dir
 from pipelines.distributed import TaskFailed, connect, map_tasks
 from pipelines.mocap import MocapConfig, reconstruct_motion
-from pipelines.train import SAMPLES
+from pipelines.motion_pools import clip
 
 RESULTS = Path(__file__).resolve().parent / "results"
 H36M_VALIDATION_FRAMES = 100  # Table 6: frames 400-599 at 50 fps = 4 s = 100 frames at 25 fps
@@ -31,10 +28,7 @@ H36M_VALIDATION_FRAMES = 100  # Table 6: frames 400-599 at 50 fps = 4 s = 100 fr
 
 def reconstruct(sequence, config: MocapConfig) -> tuple[int, float]:
     """One sequence as a Ray task runs it: (windows, optimizer wall seconds)."""
-    try:
-        result = reconstruct_motion(sequence, config)
-    finally:
-        release_compiled_programs()  # as recon eval does between sequences
+    result = reconstruct_motion(sequence, config)
     return len(result.windows["start"]), float(result.optimization["wall_s"])
 
 
@@ -67,7 +61,7 @@ def main() -> None:
     parser.add_argument("--optimizer", default="adam")
     parser.add_argument("--name", default="scaling_cpu")
     args = parser.parse_args()
-    clips = [read_npz(data_dir() / "samples" / name) for name in SAMPLES]
+    clips = [clip(name) for name in ("mocap_walk.npz", "mocap_dance.npz")]
     calls = [(clip, MocapConfig(optimizer=args.optimizer, max_evals=args.max_evals, seed=seed))
              for seed in (0, 1) for clip in clips]  # fmt: skip
     reconstruct(*calls[0])  # fills the persistent compilation cache

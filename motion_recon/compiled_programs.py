@@ -1,13 +1,12 @@
 """Freeing the compiled XLA programs this package keeps in its caches.
 
 A compiled DiffPhy window program holds about 10,000 memory mappings (XLA's CPU JIT maps its
-code sections one by one) for as long as any cache keeps it. Every body shape has its own
-programs, so a process that reconstructs sequence after sequence (``recon eval``, the tests)
-reached Linux's default limit of 65,530 mappings after about six bodies, and XLA aborted
-("LLVM ERROR: Unable to allocate section memory"; earlier as SIGSEGV/SIGABRT in compilation).
-Flows that move from one body to the next call ``release_compiled_programs`` in between (measured:
-mappings stay at ~1,100 instead of growing by ~10,000 per body); JAX's persistent compilation
-cache makes building them again cheap.
+code sections one by one) for as long as any cache keeps it, and Linux's default limit is 65,530
+(XLA then aborts: "LLVM ERROR: Unable to allocate section memory"). Bodies share their programs
+(the model is data), so reconstructing sequence after sequence adds none; a process that builds
+many *different* programs (the test suite: other window lengths, loss settings, optimizers) calls
+``release_compiled_programs`` between groups of them. JAX's persistent compilation cache makes
+building them again cheap.
 """
 
 from __future__ import annotations

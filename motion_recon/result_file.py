@@ -12,9 +12,10 @@ bodies, W windows:
   simulation/keypoints3d   (T, K, 3) simulated keypoints; simulation/qpos (T, nq), qvel (T, nv),
                            contacts (T, C) with attrs contact_bodies
   controls/quaternions     (T, J, 4) PD target quaternions (w, x, y, z); attrs joints
-  optimization/            start, stop, nfev (W,), status (W,) strings, losses (W, L): the loss at
-                           every iterate of each window, NaN-padded; attrs optimizer, max_evals,
-                           loss config (JSON)
+  optimization/            start, stop, nfev (W,), status (W,) strings, recovery (W,) strings
+                           ("" or how a falling window was recovered; absent in older files),
+                           losses (W, L): the loss at every iterate of each window, NaN-padded;
+                           attrs optimizer, max_evals, loss config (JSON)
   metrics                  group whose attrs are the metrics (mm, px, m/frame^2, %)
   provenance               group whose attrs are versions (JSON), command, seed, checkpoint, created
 """
@@ -89,7 +90,8 @@ def write_result(path, result: MotionResult) -> None:
         optimization = f.create_group("optimization")
         for key in ("start", "stop", "nfev", "losses"):
             optimization.create_dataset(key, data=np.asarray(result.windows[key]))
-        optimization.create_dataset("status", data=np.asarray(result.windows["status"], dtype="S"))
+        for key in ("status", "recovery"):
+            optimization.create_dataset(key, data=np.asarray(result.windows.get(key, [""] * len(result.windows["start"])), dtype="S"))
         optimization.attrs.update(_attrs(result.optimization))
         f.create_group("metrics").attrs.update({k: float(v) for k, v in result.metrics.items()})
         f.create_group("provenance").attrs.update(_attrs(result.provenance))
@@ -120,6 +122,7 @@ def read_result(path) -> MotionResult:
         optimization = f["optimization"]
         windows = {k: optimization[k][()] for k in ("start", "stop", "nfev", "losses")}
         windows["status"] = [s.decode() for s in optimization["status"][()]]
+        windows["recovery"] = [s.decode() for s in optimization["recovery"][()]] if "recovery" in optimization else [""] * len(windows["start"])
         simulation = f["simulation"]
         return MotionResult(
             name=str(f.attrs["name"]), fps=float(f.attrs["fps"]), engine=str(f.attrs["engine"]),
@@ -136,7 +139,7 @@ def read_result(path) -> MotionResult:
 
 def window_table(traces) -> dict:
     """The ``windows`` entry of a result from per-window traces (start, stop, losses, nfev,
-    status): losses NaN-padded to the longest window."""
+    status, recovery): losses NaN-padded to the longest window."""
     longest = max((len(t.losses) for t in traces), default=0)
     losses = np.full((len(traces), longest), np.nan)
     for row, trace in zip(losses, traces, strict=True):
@@ -144,6 +147,7 @@ def window_table(traces) -> dict:
     return {
         "start": np.array([t.start for t in traces], np.int64), "stop": np.array([t.stop for t in traces], np.int64),
         "nfev": np.array([t.nfev for t in traces], np.int64), "status": [t.status for t in traces], "losses": losses,
+        "recovery": [t.recovery for t in traces],
     }
 
 

@@ -132,7 +132,7 @@ RAY_HELP = "Run the {what} on Ray: local (this machine), auto (the cluster joine
 def train_command(
     optimizer: Annotated[str, typer.Argument(help="optimus or adafactor-mlp.")],
     out: Annotated[Path, typer.Option(help="Checkpoint folder (resumed when it holds a run).")],
-    tasks: Annotated[str, typer.Option(help="Task family: functions, diffphy (bundled clips and synthetic motions) or diffphy-walk (the dance held out).")] = "functions",
+    tasks: Annotated[str, typer.Option(help="Task family: functions, or diffphy (the DiffPhy training pool of pipelines/motion_pools.py).")] = "functions",
     steps: Annotated[str, typer.Option(help="Outer (meta) steps.")] = "1000",
     batch: Annotated[str, typer.Option(help="Tasks per outer step (antithetic pairs).")] = "8",
     trunc: Annotated[str, typer.Option(help="Inner steps per PES truncation.")] = "10",

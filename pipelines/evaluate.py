@@ -22,7 +22,6 @@ from typing import Callable
 import numpy as np
 import threadpoolctl
 
-from motion_recon.compiled_programs import release_compiled_programs
 from motion_recon.datasets import MotionSequence, aist, h36m
 from motion_recon.datasets.splits import SplitSequence, split_sequences
 from motion_recon.perception.cameras import Camera
@@ -74,14 +73,11 @@ def reconstruct_item(dataset: str, item: SplitSequence, config: MocapConfig) -> 
     numpy's BLAS runs on one thread meanwhile, as on a Ray worker (Ray sets OMP_NUM_THREADS=1 for
     a task of one CPU): its thread count changes the rounding (metrics by ~1e-6 relative), so
     this keeps a seed's metrics identical here and on every worker, whatever their core count.
-    The sequence's compiled programs are released afterwards: the next one has another body
-    (see ``motion_recon.compiled_programs``)."""
-    try:
-        with threadpoolctl.threadpool_limits(1, user_api="blas"):
-            sequence, camera = load_sequence(dataset, item)
-            result = reconstruct_motion(sequence, config, camera=camera)
-    finally:
-        release_compiled_programs()
+    Every sequence's body runs the same compiled programs (the model is data), so the next
+    sequence reuses them."""
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        sequence, camera = load_sequence(dataset, item)
+        result = reconstruct_motion(sequence, config, camera=camera)
     result.name = item.name
     return result
 

@@ -55,6 +55,9 @@ class MocapConfig:
     # 0: windows one after another; R >= 1: all windows together, R rounds of multiple shooting
     # (``diffphy.reconstruct.reconstruct_in_parallel``)
     parallel_rounds: int = 0
+    # windows one after another: a window that falls is optimized again from the kinematic state
+    # at its start (``diffphy.reconstruct.FallTest``)
+    recover: bool = True
 
 
 def diffphy_optimizer(name: str, checkpoint: str | None = None) -> optim.Optimizer:
@@ -192,7 +195,8 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
         motion = reconstruct_in_parallel(sim, init.lifted, init.reference, init.qpos, init.qvel, optimizer,
                                          rounds=config.parallel_rounds, **common)  # fmt: skip
     else:
-        motion = reconstruct(sim, init.lifted, init.reference, init.qpos[0], init.qvel[0], optimizer, **common)
+        kinematic = (init.qpos, init.qvel) if config.recover else None
+        motion = reconstruct(sim, init.lifted, init.reference, init.qpos[0], init.qvel[0], optimizer, kinematic=kinematic, **common)
     simulated = motion.keypoints + np.array([0.0, 0.0, ground], np.float32)
     observed2d = confidence2d = None
     if image is not None:  # 3D was a prior: compare in the image
@@ -216,6 +220,7 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
               "ground_height": ground},  # fmt: skip
         optimization={"optimizer": config.optimizer, "max_evals": config.max_evals, "stopping": int(config.stopping),
                       "parallel_rounds": config.parallel_rounds, "max_gap_mm": float(motion.gaps.max() * 1000.0),
+                      "recoveries": sum(bool(w.recovery) for w in motion.windows),
                       "loss": asdict(config.loss), "settings": repr(optimizer), "wall_s": time.perf_counter() - started},  # fmt: skip
         observed3d=observed.astype(np.float32), metrics=metrics,
         observed2d=observed2d, confidence2d=confidence2d, camera=None if camera is None else camera.to_dict(),

@@ -21,8 +21,8 @@ def model(humanoid):
 
 @pytest.fixture(autouse=True, scope="module")
 def release_compiled_programs():
-    """Frees every compiled program after each test module: each body's programs hold ~10,000
-    memory mappings, and full runs crashed XLA at Linux's 65,530 (motion_recon.compiled_programs)."""
+    """Frees every compiled program after each test module: the modules compile many different
+    programs of ~10,000 memory mappings each, and Linux allows 65,530 (motion_recon.compiled_programs)."""
     yield
     from motion_recon.compiled_programs import release_compiled_programs as release
 

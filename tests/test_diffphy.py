@@ -12,7 +12,7 @@ from body_models.kinematics import inverse_kinematics, velocities
 from motion_recon import optim, physics
 from motion_recon.datasets.synthetic import synthetic_sequence
 from motion_recon.diffphy.loss import LossConfig, WindowData, pd_targets, window_loss
-from motion_recon.diffphy.reconstruct import reconstruct, reconstruct_in_parallel, window_starts
+from motion_recon.diffphy.reconstruct import FallTest, reconstruct, reconstruct_in_parallel, window_starts
 from motion_recon.diffphy.tasks import DiffPhyTasks, stack_windows, task_loss
 from motion_recon.perception.cameras import Camera
 from motion_recon.metrics import mpjpe_g
@@ -76,6 +76,59 @@ def test_reconstruction_recovers_a_synthetic_motion_from_its_keypoints(kinematic
     assert result.windows[0].losses.min() < 0.2 * result.windows[0].losses[0]
     assert all(w.nfev <= 50 and w.losses.min() <= w.losses[0] for w in result.windows)
     assert mpjpe_g(result.keypoints, sequence.keypoints) < 10.0, [w.losses[[0, -1]] for w in result.windows]
+
+
+class _Saboteur:
+    """Tracks the reference (u = 0) except on its second call: there it bends hips and knees by
+    1.5 rad, so that window collapses."""
+
+    name = "saboteur"
+
+    def __init__(self):
+        self.calls = 0
+
+    def minimize(self, fun, x0, *, budget, key=None, stop=None, args=()):
+        self.calls += 1
+        x = np.zeros_like(np.asarray(x0)).reshape(-1, 13, 3)
+        if self.calls == 2:
+            x[:, [0, 1, 3, 4], 1] = 1.5  # right hip, right knee, left hip, left knee
+        return optim.OptimizeResult(x.ravel(), 0.0, np.array([0.0]), 1, 0, optim.Status.BUDGET, "")
+
+
+def test_a_window_that_falls_is_reanchored_and_the_chain_continues(kinematic):
+    """Window 2 of 3 is made to collapse. Without the kinematic states its fallen end state is
+    handed on, and window 3 falls too; with them, window 2 is optimized again from the kinematic
+    state at its start, the gap is recorded, and the motion stays on the observations."""
+    sim, sequence, qpos, qvel, reference = kinematic
+    run = dict(max_evals=50, fall=FallTest())
+    spoiled = reconstruct(sim, sequence.keypoints, reference, qpos[0], qvel[0], _Saboteur(), **run)
+    assert FallTest().deviation(spoiled.keypoints[15:], sequence.keypoints[15:]) >= 1.0  # window 3 inherits the fall
+    assert [w.recovery for w in spoiled.windows] == ["", "", ""]
+    saboteur = _Saboteur()
+    kept = reconstruct(sim, sequence.keypoints, reference, qpos[0], qvel[0], saboteur, kinematic=(qpos, qvel), **run)
+    assert saboteur.calls == 4 and [w.recovery for w in kept.windows] == ["", "reanchored", ""]
+    assert kept.gaps[0] == kept.gaps[2] == 0.0 and kept.gaps[1] > 0.0
+    assert FallTest().deviation(kept.keypoints, sequence.keypoints) < 1.0
+    assert mpjpe_g(kept.keypoints, sequence.keypoints) < 20.0  # measured 12.4 mm; the spoiled run 523 mm
+
+
+def test_the_fall_test_measures_sinking_tilt_and_pose():
+    """Hand-made poses: the ratios of each measure to its limit."""
+    standing = np.zeros((1, 17, 3))
+    standing[0, :, 2] = 1.0  # every keypoint 1 m up, the thorax 0.5 m above the pelvis
+    standing[0, 8, 2] = 1.5
+    test = FallTest(min_height_ratio=0.75, max_tilt_deg=30.0, max_pose_gap_m=0.2)
+    assert test.deviation(standing, standing) == 0.0
+    sunk = standing - np.array([0.0, 0.0, 0.125])  # pelvis at 0.875 of its height: half the allowed sinking
+    assert test.deviation(sunk, standing) == pytest.approx(0.5)
+    tilted = standing.copy()
+    tilted[0, 8] = [0.5 * np.sin(np.radians(15)), 0.0, 1.0 + 0.5 * np.cos(np.radians(15))]  # 15 of 30 degrees
+    assert test.deviation(tilted, standing) == pytest.approx(0.5)
+    moved = standing.copy()
+    moved[0, 9:] += [0.0, 0.4, 0.0]  # 8 of 17 keypoints 0.4 m off: mean 0.188 m of 0.2
+    assert test.deviation(moved, standing) == pytest.approx(8 * 0.4 / 17 / 0.2)
+    unseen = np.full_like(standing, np.nan)
+    assert test.deviation(sunk, unseen) == 0.0
 
 
 def test_windows_optimized_in_parallel_recover_the_motion_and_close_their_gaps(kinematic):

@@ -41,18 +41,13 @@ def test_training_writes_log_and_plot(tmp_path):
     assert bool(jnp.isfinite(jnp.asarray(log[-1]["grad_norm"])))
 
 
-def test_the_walk_family_holds_the_dance_out():
-    from motion_recon.datasets.arrays import read_npz
-    from motion_recon.diffphy.loss import DEFAULT_LOSS
-    from motion_recon.diffphy.reconstruct import window_starts
-    from motion_recon.paths import data_dir
+def test_the_diffphy_training_pool_holds_the_test_motions_out_and_varies_the_body():
+    from pipelines.motion_pools import test_family
     from pipelines.train import build_family
 
-    everything, walk_only = build_family("diffphy"), build_family("diffphy-walk")
-    count = {name: len(window_starts(len(read_npz(data_dir() / "samples" / f"mocap_{name}.npz").keypoints),
-                                     DEFAULT_LOSS.window)) for name in ("walk", "dance")}  # fmt: skip
-    assert everything.size - walk_only.size == count["dance"] > 0
-    walk, synthetic = slice(0, count["walk"]), slice(count["walk"] + count["dance"], None)
-    for a, b in zip(jax.tree.leaves(everything.pool), jax.tree.leaves(walk_only.pool), strict=True):
-        np.testing.assert_array_equal(a[walk], b[: count["walk"]])
-        np.testing.assert_array_equal(a[synthetic], b[count["walk"]:])
+    train, test = build_family("diffphy"), test_family()
+    assert train.sim is test.sim  # every body of both pools: one compiled window program
+    trained = {np.asarray(k).tobytes() for k in train.pool.keypoints}
+    assert not any(np.asarray(k).tobytes() in trained for k in test.pool.keypoints)
+    masses = {round(float(m), 1) for m in np.asarray(train.pool.body.model.body_subtreemass[:, 1])}
+    assert len(masses) >= 8 and min(masses) < 55 and max(masses) > 85  # 1.5-2.0 m bodies

@@ -9,7 +9,7 @@ Run, from the repository root, on an unzipped pybullet wheel (a wheel is a zip f
     unzip -q pybullet-3.2.7-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl -d /tmp/pyb
     python data/samples/make_mocap_sample.py /tmp/pyb/pybullet_data
 
-It writes ``mocap_walk.npz`` and ``mocap_dance.npz`` next to this file: ``keypoints`` (T, 17, 3)
+It writes ``mocap_<motion>.npz`` for every clip of ``CLIPS`` next to this file: ``keypoints`` (T, 17, 3)
 float64 metres, world frame, z up, floor at z = 0, in the joint order of
 ``body_models.skeleton.JOINTS``; ``fps`` (25.0); ``name`` (the source clip). Needs numpy, scipy and
 this project installed (it imports ``body_models`` and ``motion_recon``); pybullet is not imported.
@@ -68,8 +68,14 @@ from motion_recon.datasets.sequence import Y_UP_TO_Z_UP
 
 FPS = 25.0
 URDF_SCALE = 0.25  # globalScaling with which pybullet_envs/deep_mimic loads humanoid/humanoid.urdf
-# The clips written by default: output file name -> source motion file.
-CLIPS = {"mocap_walk": "humanoid3d_walk.txt", "mocap_dance": "humanoid3d_dance_b.txt"}
+# The clips written by default: output file name -> source motion file. Every upright clip of the
+# package: the others (backflip, cartwheel, crawl, getup, roll, spin) leave their feet.
+CLIPS = {
+    "mocap_walk": "humanoid3d_walk.txt", "mocap_dance": "humanoid3d_dance_b.txt",
+    "mocap_dance_a": "humanoid3d_dance_a.txt", "mocap_spinkick": "humanoid3d_spinkick.txt",
+    "mocap_run": "humanoid3d_run.txt", "mocap_jump": "humanoid3d_jump.txt",
+    "mocap_kick": "humanoid3d_kick.txt", "mocap_punch": "humanoid3d_punch.txt",
+}  # fmt: skip
 
 # Channels of one motion frame after the duration and the root (position 3, rotation 4).
 MOTION_JOINTS = (

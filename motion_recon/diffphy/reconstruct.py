@@ -2,7 +2,11 @@
 optimizer of ``motion_recon.optim``.
 
 ``reconstruct`` runs the windows one after another, each from the previous window's simulated end
-state. ``reconstruct_in_parallel`` optimizes all windows together (multiple shooting, under
+state. A window that falls (``FallTest``: the pelvis sinks, the trunk tips over, or the pose leaves
+the observations) would hand its fallen state to every later window; given the kinematic states,
+``reconstruct`` optimizes such a window again from the kinematic state at its start (re-anchoring,
+recorded as a gap and in the window's ``recovery``) and keeps whichever of the two stays closer to
+the observations. ``reconstruct_in_parallel`` optimizes all windows together (multiple shooting, under
 ``vmap`` for pure-JAX optimizers): in the first round every window starts from the kinematic state
 at its first frame, with a continuity term pulling its state at the next window's start towards
 that window's start state; each further round restarts every window from where its predecessor
@@ -22,15 +26,49 @@ from ..optim import Budget, minimize_batch
 from .loss import DEFAULT_LOSS, LossConfig, NextStart, WindowData, loss_function, pd_targets
 
 
+# the pelvis and thorax in the 17-joint Human3.6M layout of the keypoints
+PELVIS, THORAX = 0, 8
+
+
 @dataclass(frozen=True)
 class WindowTrace:
-    """One window: its frames [start, stop], the loss at every iterate, evaluations, status."""
+    """One window: its frames [start, stop], the loss at every iterate, evaluations, status, and
+    how it was recovered from a fall ("" none, "reanchored": optimized again from the kinematic
+    state at its start, "failed": that fell too, the better of the two was kept)."""
 
     start: int
     stop: int
     losses: np.ndarray
     nfev: int
     status: str
+    recovery: str = ""
+
+
+@dataclass(frozen=True)
+class FallTest:
+    """When a window's simulated keypoints have left the observed ones, in any frame: the pelvis
+    below ``min_height_ratio`` of the observed pelvis height, the trunk (pelvis to thorax) tilted
+    more than ``max_tilt_deg`` from the observed trunk, or the pose (keypoints relative to the
+    pelvis) ``max_pose_gap_m`` or more from the observed pose on average."""
+
+    min_height_ratio: float = 0.75
+    max_tilt_deg: float = 35.0
+    max_pose_gap_m: float = 0.15
+
+    def deviation(self, simulated: np.ndarray, observed: np.ndarray) -> float:
+        """The largest of the three measures over the frames, each divided by its limit: the
+        window falls when it reaches 1. Frames whose pelvis or thorax is unobserved are skipped."""
+        seen = np.isfinite(observed[:, [PELVIS, THORAX]]).all(axis=(1, 2))
+        if not seen.any():
+            return 0.0
+        simulated, observed = simulated[seen], observed[seen]
+        sinking = (1.0 - simulated[:, PELVIS, 2] / np.maximum(observed[:, PELVIS, 2], 1e-3)) / (1.0 - self.min_height_ratio)
+        trunk, trunk_seen = (p[:, THORAX] - p[:, PELVIS] for p in (simulated, observed))
+        cosine = np.sum(trunk * trunk_seen, -1) / np.maximum(np.linalg.norm(trunk, axis=-1) * np.linalg.norm(trunk_seen, axis=-1), 1e-9)
+        tilt = np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))) / self.max_tilt_deg
+        pose = (simulated - simulated[:, PELVIS:PELVIS + 1]) - (observed - observed[:, PELVIS:PELVIS + 1])
+        gap = np.nanmean(np.linalg.norm(pose, axis=-1), axis=-1) / self.max_pose_gap_m
+        return float(np.nanmax(np.stack([sinking, tilt, gap])))
 
 
 @dataclass
@@ -140,7 +178,8 @@ def _kept_frames(starts: list[int], frames: int) -> list[int]:
 
 def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: LossConfig = DEFAULT_LOSS,
                 max_evals: int = 50, weights=None, keypoints2d=None, weights2d=None, camera=None, planted=None,
-                stop=None, key=None, playback=None, progress=None) -> Reconstruction:  # fmt: skip
+                stop=None, key=None, playback=None, progress=None, kinematic=None,
+                fall: FallTest = FallTest()) -> Reconstruction:  # fmt: skip
     """Optimizes PD controls so that ``sim`` (an ``MjxSimulator``) reproduces observed
     ``keypoints`` (T, K, 3).
 
@@ -154,26 +193,44 @@ def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: L
     ``key``: a ``jax.random`` key for stochastic optimizers (folded with the window index).
     ``playback``: the simulator whose rollout of the optimized controls is the result and the
     next window's start (default ``sim``; e.g. a forward-only engine, with ``sim``'s gradients).
-    ``progress(done, total)`` is called after every window.
+    ``progress(done, total)`` is called after every window. ``kinematic``: (qpos (T, nq), qvel
+    (T, nv)) kinematic states of every frame; with them, a window that falls by ``fall`` is
+    optimized again from the kinematic state at its start (see the module docstring), its gap is
+    the mean keypoint distance between the two start states, and its trace says ``recovery``.
     """
     observations = _Observations.of(keypoints, weights, keypoints2d, weights2d, camera, planted)
     (reference, frames, starts), window = _windows(observations, reference, config), config.window
     loss, key, play = loss_function(sim.shared, config), _key(key), sim.compiled_rollout if playback is None else playback.rollout
     result = _empty_result(frames, observations.keypoints.shape, reference, qpos0, qvel0, len(sim.model.contact_bodies))
+    result.gaps = np.zeros(len(starts), np.float32)
     u0 = np.zeros((window + 1, reference.shape[1], 3), np.float32)
-    for k, (start, kept) in enumerate(zip(starts, _kept_frames(starts, frames), strict=True)):
-        data = observations.window(sim.body, reference, start, window, result.qpos[start], result.qvel[start])
+
+    def optimize(k: int, start: int, kept: int, qpos, qvel, u0):
+        data = observations.window(sim.body, reference, start, window, qpos, qvel)
         res = optimizer.minimize(loss, u0.ravel(), budget=Budget(evaluations=max_evals), args=(data,),
                                  key=jax.random.fold_in(key, k), stop=None if stop is None else stop())  # fmt: skip
         offsets = np.asarray(res.best, np.float32).reshape(data.reference.shape[:-1] + (3,))
         targets = np.asarray(pd_targets(offsets, data.reference))
-        _keep(result, start, kept, play(data.qpos0, data.qvel0, targets), targets)
+        trajectory = play(data.qpos0, data.qvel0, targets)
+        seen = observations.keypoints[start : start + kept + 1]
+        return res, offsets, targets, trajectory, fall.deviation(np.asarray(trajectory.keypoints)[: kept + 1], seen)
+
+    for k, (start, kept) in enumerate(zip(starts, _kept_frames(starts, frames), strict=True)):
+        res, offsets, targets, trajectory, deviation = optimize(k, start, kept, result.qpos[start], result.qvel[start], u0)
+        recovery = ""
+        if kinematic is not None and start > 0 and deviation >= 1.0:
+            qpos, qvel = (np.asarray(a, np.float32)[start] for a in kinematic)
+            again = optimize(k, start, kept, qpos, qvel, np.zeros_like(u0))
+            recovery = "reanchored" if again[-1] < 1.0 else "failed"
+            if again[-1] < deviation:
+                res, offsets, targets, trajectory, deviation = again
+                result.gaps[k] = np.linalg.norm(np.asarray(trajectory.keypoints)[0] - result.keypoints[start], axis=-1).mean()
+        _keep(result, start, kept, trajectory, targets)
         # the next window starts from the optimized offsets of the frames it shares with this one
         u0 = np.concatenate([offsets[kept:], np.zeros_like(offsets[:kept])])
-        result.windows.append(WindowTrace(start, start + window, np.asarray(res.losses), res.nfev, str(res.status)))
+        result.windows.append(WindowTrace(start, start + window, np.asarray(res.losses), res.nfev, str(res.status), recovery))
         if progress is not None:
             progress(k + 1, len(starts))
-    result.gaps = np.zeros(len(starts), np.float32)
     return result
 
 

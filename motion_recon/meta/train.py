@@ -72,14 +72,16 @@ def _hardware() -> dict:
             "machine": platform.machine(), "jax": jax.__version__}
 
 
-def _save(out: Path, rule: LearnedRule, theta, opt_state, config: TrainConfig, step: int, wall_s: float, log: list):
+def _save(out: Path, rule: LearnedRule, theta, opt_state, config: TrainConfig, step: int, wall_s: float, cpu_s: float,
+          log: list):  # fmt: skip
     save_checkpoint(out, theta, {
         "architecture": rule.config, "parameters": count_parameters(theta),
-        "training": {**asdict(config), "steps_done": step, "wall_s": wall_s, "hardware": _hardware()},
-    })
+        "training": {**asdict(config), "steps_done": step, "wall_s": wall_s, "cpu_hours": cpu_s / 3600,
+                     "hardware": _hardware()},
+    })  # fmt: skip
     with atomic_path(out / OUTER_STATE) as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, *[np.asarray(a) for a in jax.tree.leaves(opt_state)], step=step, wall_s=wall_s)
+            np.savez(f, *[np.asarray(a) for a in jax.tree.leaves(opt_state)], step=step, wall_s=wall_s, cpu_s=cpu_s)
     write_json(out / LOG, {"config": asdict(config), "log": log})
     with atomic_path(out / PLOT) as tmp:
         plot_meta_loss(log, tmp)
@@ -90,11 +92,13 @@ def _resume(out: Path, rule: LearnedRule, tx) -> tuple | None:
         return None
     theta = load_rule_checkpoint(out, rule)
     with np.load(out / OUTER_STATE) as data:
-        leaves = [jnp.asarray(data[f"arr_{i}"]) for i in range(len(data.files) - 2)]
+        leaves = [jnp.asarray(data[f"arr_{i}"]) for i in range(sum(name.startswith("arr_") for name in data.files))]
         step, wall_s = int(data["step"]), float(data["wall_s"])
+        # runs saved before CPU time was recorded: 2 busy cores for their wall time
+        cpu_s = float(data["cpu_s"]) if "cpu_s" in data.files else 2 * wall_s
     opt_state = jax.tree.unflatten(jax.tree.structure(tx.init(theta)), leaves)
     log = json.loads((out / LOG).read_text())["log"]
-    return theta, opt_state, step, wall_s, log
+    return theta, opt_state, step, wall_s, cpu_s, log
 
 
 # (theta, PES state, tasks, the episode's key, the truncation's key) -> (gradient, PES state, meta-loss)
@@ -117,12 +121,12 @@ def train(
     resumed = _resume(out, rule, tx)
     if resumed is None:
         theta = rule.init_theta(jax.random.PRNGKey(config.seed)) if config.init is None else load_rule_checkpoint(config.init, rule)
-        opt_state, step, wall_before, log = tx.init(theta), 0, 0.0, []
+        opt_state, step, wall_before, cpu_before, log = tx.init(theta), 0, 0.0, 0.0, []
     else:
-        theta, opt_state, step, wall_before, log = resumed
+        theta, opt_state, step, wall_before, cpu_before, log = resumed
     apply = jax.jit(lambda g, s, t: _apply(tx, g, s, t))
     root = jax.random.PRNGKey(config.seed)
-    start, pes, entry = time.perf_counter(), None, log[-1] if log else {}
+    start, cpu_start, pes, entry = time.perf_counter(), time.process_time(), None, log[-1] if log else {}
     every = -(-config.checkpoint_every // config.truncations_per_episode) * config.truncations_per_episode
     while step < config.steps:
         if pes is None or step % config.truncations_per_episode == 0:
@@ -132,14 +136,14 @@ def train(
         grad, pes, loss = stepper(theta, pes, tasks, episode_key, jax.random.fold_in(jax.random.fold_in(root, 2), step))
         theta, opt_state, grad_norm = apply(grad, opt_state, theta)
         step += 1
-        wall = wall_before + time.perf_counter() - start
+        wall, cpu = wall_before + time.perf_counter() - start, cpu_before + time.process_time() - cpu_start
         entry = {"step": step, "meta_loss": float(loss), "grad_norm": float(grad_norm), "task": tasks.name,
-                 "wall_s": wall, "steps_per_s": step / max(wall, 1e-9)}
+                 "wall_s": wall, "cpu_s": cpu, "steps_per_s": step / max(wall, 1e-9)}
         log.append(entry)
         if progress is not None:
             progress(entry)
         if step % every == 0 or step == config.steps:
-            _save(out, rule, theta, opt_state, config, step, wall, log)
+            _save(out, rule, theta, opt_state, config, step, wall, cpu, log)
     return entry
 
 

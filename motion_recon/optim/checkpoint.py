@@ -3,6 +3,7 @@ keys joined by ``:``) and ``config.json`` (architecture, features, training prov
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -55,3 +56,8 @@ def load_checkpoint(path: str | Path) -> tuple[dict, dict]:
     with np.load(path / WEIGHTS) as data:
         theta = _unflatten({key: data[key] for key in data.files})
     return theta, json.loads((path / CONFIG).read_text())
+
+
+def checkpoint_hash(path: str | Path) -> str:
+    """SHA-256 of the checkpoint's weights file: which meta-parameters a result was made with."""
+    return hashlib.sha256((Path(path) / WEIGHTS).read_bytes()).hexdigest()
