@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .shape import BodyShape
-from .skeleton import FEET, INDEX, JOINTS, NUM_JOINTS, PARENTS, children
+from motion_recon.skeleton import FEET, INDEX, JOINTS, NUM_JOINTS, PARENTS, children
 
 BODY_DENSITY = 1000.0  # kg/m^3, about that of the human body
 REFERENCE_HEIGHT = 1.75  # m

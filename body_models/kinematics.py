@@ -17,7 +17,7 @@ from scipy.spatial.transform import Rotation
 from motion_recon.physics import rotations
 
 from .humanoid import Humanoid
-from .skeleton import INDEX, NUM_JOINTS
+from motion_recon.skeleton import INDEX, NUM_JOINTS
 
 
 def num_qpos(humanoid: Humanoid) -> int:

@@ -11,7 +11,7 @@ import numpy as np
 from motion_recon.physics.model import DEFAULT_CONFIG, PhysicsModel, SimConfig
 
 from .humanoid import ARMATURE, Humanoid
-from .skeleton import FEET, JOINTS
+from motion_recon.skeleton import FEET, JOINTS
 
 FRICTION = (1.0, 0.005, 0.0001)  # sliding, torsional, rolling (MuJoCo's defaults)
 

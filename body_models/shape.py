@@ -2,7 +2,8 @@
 
 The rest pose is standing upright, facing +x, left towards +y, arms hanging (world z-up). A
 shape stores each joint's rest offset from its parent; only bone *lengths* come from data, the
-rest directions are the canonical ones below, so a shape is left/right symmetric by design.
+rest directions are the canonical ones (``motion_recon.skeleton.REST_DIRECTIONS``), so a shape is
+left/right symmetric by design.
 """
 
 from __future__ import annotations
@@ -11,25 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .skeleton import INDEX, JOINTS, MIRROR, NUM_JOINTS, PARENTS
+from motion_recon.skeleton import INDEX, JOINTS, MIRROR, NUM_JOINTS, PARENTS, REST_DIRECTIONS, average_bone_lengths
 
-UP, DOWN, LEFT, RIGHT = np.array([0, 0, 1.0]), np.array([0, 0, -1.0]), np.array([0, 1.0, 0]), np.array([0, -1.0, 0])
-REST_DIRECTIONS = {
-    "right_hip": RIGHT, "right_knee": DOWN, "right_ankle": DOWN,
-    "left_hip": LEFT, "left_knee": DOWN, "left_ankle": DOWN,
-    "spine": UP, "thorax": UP, "neck": UP, "head": UP,
-    "left_shoulder": LEFT, "left_elbow": DOWN, "left_wrist": DOWN,
-    "right_shoulder": RIGHT, "right_elbow": DOWN, "right_wrist": DOWN,
-}  # fmt: skip
-
-# Segment lengths as fractions of standing height (Drillis & Contini proportions, as tabulated by
-# Winter, "Biomechanics and Motor Control of Human Movement"), for shapes built from a height.
-# Ankle height plus the vertical chain (shank, thigh, spine, thorax, neck, head) sums to 1.
-HEIGHT_FRACTIONS = {
-    "right_hip": 0.0955, "right_knee": 0.245, "right_ankle": 0.246,
-    "spine": 0.144, "thorax": 0.144, "neck": 0.092, "head": 0.090,
-    "right_shoulder": 0.129, "right_elbow": 0.186, "right_wrist": 0.146,
-}  # fmt: skip
+# Ankle height and foot length as fractions of standing height (the proportions of
+# ``motion_recon.skeleton.HEIGHT_FRACTIONS``).
 ANKLE_HEIGHT_FRACTION = 0.039
 FOOT_LENGTH_FRACTION = 0.152
 
@@ -73,13 +59,7 @@ class BodyShape:
 
 def shape_from_height(height: float) -> BodyShape:
     """An average-proportioned body of the given standing height (metres)."""
-    if not 0.5 < height < 2.8:
-        raise ValueError(f"height {height} m is not a human height")
-    lengths = np.zeros(NUM_JOINTS)
-    for name, fraction in HEIGHT_FRACTIONS.items():
-        lengths[INDEX[name]] = fraction * height
-        if name in MIRROR:
-            lengths[INDEX[MIRROR[name]]] = fraction * height
+    lengths = average_bone_lengths(height)
     return BodyShape(tuple(lengths), ANKLE_HEIGHT_FRACTION * height, FOOT_LENGTH_FRACTION * height)
 
 

@@ -12,7 +12,7 @@ from typing import Callable
 import jax
 import numpy as np
 
-from body_models import skeleton
+from motion_recon import skeleton
 from body_models.humanoid import Humanoid, build_humanoid
 from body_models.kinematics import inverse_kinematics, velocities
 from body_models.model_files import physics_model

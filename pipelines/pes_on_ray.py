@@ -26,7 +26,7 @@ from pipelines.distributed import TaskFailed, connect, map_tasks
 
 @dataclass(frozen=True)
 class RolloutSpec:
-    """What a worker needs to rebuild the rule and the task family (see ``pipelines.train``)."""
+    """What a worker needs to rebuild the rule and the task family (see ``pipelines.registry``)."""
 
     optimizer: str
     variant: str
@@ -78,14 +78,14 @@ def rollout_part(spec: RolloutSpec, theta, particles: Particles, part: np.ndarra
 
 @functools.lru_cache(maxsize=2)
 def _rule(spec: RolloutSpec):
-    from pipelines.train import build_rule
+    from pipelines.registry import build_rule
 
     return build_rule(spec.optimizer, spec.variant, spec.hidden_size)
 
 
 @functools.lru_cache(maxsize=2)
 def _family(spec: RolloutSpec):
-    from pipelines.train import build_family
+    from pipelines.registry import build_family
 
     return build_family(spec.tasks, spec.seed)
 

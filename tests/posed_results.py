@@ -9,7 +9,7 @@ import numpy as np
 from body_models.humanoid import build_humanoid
 from body_models.model_files import to_mjcf
 from body_models.shape import shape_from_height
-from body_models.skeleton import FEET, JOINTS
+from motion_recon.skeleton import FEET, JOINTS
 from motion_recon.diffphy.reconstruct import WindowTrace
 from motion_recon.perception.cameras import Camera
 from motion_recon.result_file import MotionResult, window_table

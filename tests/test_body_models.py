@@ -2,7 +2,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from body_models import skeleton
+from motion_recon import skeleton
 from body_models.humanoid import build_humanoid
 from body_models.kinematics import forward_kinematics, inverse_kinematics, num_qpos, velocities
 from body_models.model_files import physics_model, to_mjcf

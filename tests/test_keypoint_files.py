@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from body_models.shape import shape_from_height
-from body_models.skeleton import BLAZEPOSE33, COCO17, INDEX, JOINTS, NUM_JOINTS, PARENTS
+from motion_recon.skeleton import BLAZEPOSE33, COCO17, INDEX, JOINTS, NUM_JOINTS, PARENTS
 from motion_recon.perception.keypoint_files import read_keypoints
 from motion_recon.perception.lifting import lift_poses
 

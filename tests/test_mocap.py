@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from body_models import skeleton
+from motion_recon import skeleton
 from motion_recon.datasets import read_motion
 from motion_recon.datasets.sequence import Y_UP_TO_Z_UP
 from motion_recon.datasets.arrays import read_npz

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from motion_recon.meta.pes import pes_step, start_episode
 from motion_recon.optim.checkpoint import load_checkpoint
 from pipelines.cli import app
-from pipelines.train import build_family, build_rule
+from pipelines.registry import build_family, build_rule
 
 ray = pytest.importorskip("ray")  # the distributed extra
 runner = CliRunner()

@@ -4,7 +4,7 @@ import numpy as np
 from PIL import Image
 from typer.testing import CliRunner
 
-from body_models.skeleton import FEET
+from motion_recon.skeleton import FEET
 from motion_recon.perception.cameras import Camera
 from motion_recon.result_file import MotionResult, read_result, write_result
 from pipelines.cli import app

@@ -7,7 +7,7 @@ import pytest
 
 from body_models.humanoid import build_humanoid
 from body_models.shape import estimate_shape
-from body_models.skeleton import INDEX, NUM_JOINTS, PARENTS
+from motion_recon.skeleton import INDEX, NUM_JOINTS, PARENTS
 from motion_recon.datasets.arrays import read_npz
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"

@@ -43,7 +43,7 @@ def test_training_writes_log_and_plot(tmp_path):
 
 def test_the_diffphy_training_pool_holds_the_test_motions_out_and_varies_the_body():
     from pipelines.motion_pools import test_family
-    from pipelines.train import build_family
+    from pipelines.registry import build_family
 
     train, test = build_family("diffphy"), test_family()
     assert train.sim is test.sim  # every body of both pools: one compiled window program

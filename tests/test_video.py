@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from body_models import skeleton
+from motion_recon import skeleton
 from motion_recon.datasets import read_motion
 from motion_recon.datasets.sequence import resample
 from motion_recon.paths import data_dir

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from body_models.skeleton import PARENTS
+from motion_recon.skeleton import PARENTS
 from motion_recon.result_file import MotionResult, read_result
 from viewer.scene import BodyScene, body_scene
 

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from body_models import skeleton
+from motion_recon import skeleton
 from motion_recon.io import atomic_path
 from motion_recon.perception.video_io import probe_video, read_frames
 from motion_recon.result_file import MotionResult

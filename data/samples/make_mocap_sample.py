@@ -11,7 +11,7 @@ Run, from the repository root, on an unzipped pybullet wheel (a wheel is a zip f
 
 It writes ``mocap_<motion>.npz`` for every clip of ``CLIPS`` next to this file: ``keypoints`` (T, 17, 3)
 float64 metres, world frame, z up, floor at z = 0, in the joint order of
-``body_models.skeleton.JOINTS``; ``fps`` (25.0); ``name`` (the source clip). Needs numpy, scipy and
+``motion_recon.skeleton.JOINTS``; ``fps`` (25.0); ``name`` (the source clip). Needs numpy, scipy and
 this project installed (it imports ``body_models`` and ``motion_recon``); pybullet is not imported.
 
 Motion file (JSON, documented in DeepMimic's README): "Loop" ("wrap" or "none") and "Frames", each
@@ -63,7 +63,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from body_models.skeleton import INDEX, JOINTS
+from motion_recon.skeleton import INDEX, JOINTS
 from motion_recon.datasets.sequence import Y_UP_TO_Z_UP
 
 FPS = 25.0

@@ -1,5 +1,5 @@
 """Motion capture readers. Each returns a ``MotionSequence`` in metres, world z up, in the
-file's own joint layout; ``body_models.skeleton`` maps layouts into the 17-joint one."""
+file's own joint layout; ``motion_recon.skeleton`` maps layouts into the 17-joint one."""
 
 from pathlib import Path
 

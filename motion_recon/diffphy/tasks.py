@@ -1,6 +1,7 @@
 """DiffPhy windows as a meta-training task family (``meta.tasks.TaskBatch``): one shared rollout
 and loss for all tasks, a pool of windows (body, start state, reference targets, observations)
-to draw from; the bodies may differ, their joint structure may not. The pool is built by ``pipelines.train`` from synthetic and bundled real motions."""
+to draw from; the bodies may differ, their joint structure may not. The pools are built by
+``pipelines.motion_pools`` from synthetic and bundled real motions."""
 
 from __future__ import annotations
 

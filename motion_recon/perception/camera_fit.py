@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import savgol_filter
 
-from body_models import skeleton
+from motion_recon import skeleton
 from motion_recon.perception.cameras import Camera
 
 DEFAULT_HFOV_DEG = 60.0

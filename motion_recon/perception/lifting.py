@@ -22,7 +22,7 @@ in the image; facing the camera when neither pair is seen) and +z otherwise:
 
 Joints that are not seen (confidence below ``SEEN_CONFIDENCE`` or NaN), or whose parent was not
 placed from the image, take their parent's position plus the bone along its rest direction
-(``body_models.shape.REST_DIRECTIONS``) of an upright person facing as above: legs and arms
+(``motion_recon.skeleton.REST_DIRECTIONS``) of an upright person facing as above: legs and arms
 straight down (+y), trunk and head up, hips and shoulders sideways.
 """
 
@@ -30,8 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from body_models import skeleton
-from body_models.shape import REST_DIRECTIONS, shape_from_height
+from motion_recon import skeleton
 
 SEEN_CONFIDENCE = 0.3
 MIN_SEEN = 6  # fewer seen keypoints in a frame: NaN pose
@@ -50,9 +49,9 @@ def lift_poses(keypoints, confidence, K, bone_lengths=None) -> np.ndarray:
     """(T, 17, 3) pelvis-centred poses in camera axes (x right, y down, z forward; metres) from
     (T, 17, 2) pixel keypoints, (T, 17) confidences and (3, 3) intrinsics ``K``.
 
-    ``bone_lengths`` (17,) metres, each joint's distance to its parent (0 for the pelvis), as in
-    ``body_models.shape.BodyShape`` (a BodyShape is taken too); default: the 1.70 m body of
-    ``shape_from_height``. Frames with fewer than ``MIN_SEEN`` seen keypoints, an unseen pelvis or
+    ``bone_lengths`` (17,) metres, each joint's distance to its parent (0 for the pelvis), or
+    anything with a ``bone_lengths`` attribute (a body shape); default: the 1.70 m body of
+    ``skeleton.average_bone_lengths``. Frames with fewer than ``MIN_SEEN`` seen keypoints, an unseen pelvis or
     no bone seen at both ends are NaN. See the module doc for the method and the depth signs.
     """
     keypoints = np.asarray(keypoints, dtype=float)
@@ -84,7 +83,7 @@ def lift_poses(keypoints, confidence, K, bone_lengths=None) -> np.ndarray:
 
 def _bone_lengths(bone_lengths) -> np.ndarray:
     if bone_lengths is None:
-        bone_lengths = shape_from_height(DEFAULT_HEIGHT_M)
+        bone_lengths = skeleton.average_bone_lengths(DEFAULT_HEIGHT_M)
     lengths = np.asarray(getattr(bone_lengths, "bone_lengths", bone_lengths), dtype=float)
     if lengths.shape != (skeleton.NUM_JOINTS,) or not np.isfinite(lengths).all() or (lengths[1:] <= 0).any():
         raise ValueError(f"bone_lengths must be 17 finite metres, positive but for the pelvis, got {lengths.tolist()}")
@@ -109,7 +108,7 @@ def _default_sign(joint: int, forward: float) -> float:
 
 def _rest_direction(joint: int, facing: bool) -> np.ndarray:
     """The joint's rest direction (world z up, left +y) in camera axes for an upright person."""
-    _, left, up = REST_DIRECTIONS[skeleton.JOINTS[joint]]
+    _, left, up = skeleton.REST_DIRECTIONS[skeleton.JOINTS[joint]]
     return np.array([left if facing else -left, -up, 0.0])
 
 

@@ -3,7 +3,7 @@ tracks, and the chosen person's ``PersonTrack``.
 
 Detectors and keypoint files give, per frame, any number of people in their own layout
 (BlazePose-33, COCO-17, Human3.6M-17); ``Detection.from_layout`` maps each into the 17 joints
-(``body_models.skeleton``, the one place that knows the layouts). ``track_people`` links them
+(``motion_recon.skeleton``, the one place that knows the layouts). ``track_people`` links them
 frame to frame; tracks are ordered by prominence (bounding-box height summed over the frames the
 person is seen in), so person 0 is the main actor of a clip.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from body_models import skeleton
+from motion_recon import skeleton
 
 # A keypoint counts as seen (for boxes and tracking) above this confidence.
 SEEN_CONFIDENCE = 0.3

@@ -141,3 +141,36 @@ def bvh_joint_map(names) -> dict[str, str]:
     if missing:
         raise ValueError(f"BVH skeleton has no joint for {', '.join(missing)}")
     return mapping
+
+
+# The rest pose: standing upright, facing +x, left towards +y, arms hanging (world z up); each
+# joint's direction from its parent.
+UP, DOWN, LEFT, RIGHT = np.array([0, 0, 1.0]), np.array([0, 0, -1.0]), np.array([0, 1.0, 0]), np.array([0, -1.0, 0])
+REST_DIRECTIONS = {
+    "right_hip": RIGHT, "right_knee": DOWN, "right_ankle": DOWN,
+    "left_hip": LEFT, "left_knee": DOWN, "left_ankle": DOWN,
+    "spine": UP, "thorax": UP, "neck": UP, "head": UP,
+    "left_shoulder": LEFT, "left_elbow": DOWN, "left_wrist": DOWN,
+    "right_shoulder": RIGHT, "right_elbow": DOWN, "right_wrist": DOWN,
+}  # fmt: skip
+
+# Segment lengths as fractions of standing height (Drillis & Contini proportions, as tabulated by
+# Winter, "Biomechanics and Motor Control of Human Movement"), for bodies built from a height.
+# Ankle height (3.9 %) plus the vertical chain (shank, thigh, spine, thorax, neck, head) sums to 1.
+HEIGHT_FRACTIONS = {
+    "right_hip": 0.0955, "right_knee": 0.245, "right_ankle": 0.246,
+    "spine": 0.144, "thorax": 0.144, "neck": 0.092, "head": 0.090,
+    "right_shoulder": 0.129, "right_elbow": 0.186, "right_wrist": 0.146,
+}  # fmt: skip
+
+
+def average_bone_lengths(height: float) -> np.ndarray:
+    """(17,) bone lengths (m; 0 for the pelvis) of an average-proportioned person ``height`` m tall."""
+    if not 0.5 < height < 2.8:
+        raise ValueError(f"height {height} m is not a human height")
+    lengths = np.zeros(NUM_JOINTS)
+    for name, fraction in HEIGHT_FRACTIONS.items():
+        lengths[INDEX[name]] = fraction * height
+        if name in MIRROR:
+            lengths[INDEX[MIRROR[name]]] = fraction * height
+    return lengths
