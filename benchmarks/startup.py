@@ -103,7 +103,10 @@ def value_and_gradient(repeats: int = 20) -> dict:
     import numpy as np
     from motion_recon import physics
     from motion_recon.diffphy.loss import DEFAULT_LOSS, WindowData, loss_function
-    from pipelines.mocap import initialise
+    try:
+        from body_models.fit import initialise
+    except ImportError:  # before the body fit was a module of its own
+        from pipelines.mocap import initialise
     from body_models.model_files import physics_model
 
     window = DEFAULT_LOSS.window

@@ -78,12 +78,12 @@ def windows(clips, heights, seeds, name: str):
     """``DiffPhyTasks`` of every window (no overlap) of the real ``clips`` scaled to each of
     ``heights``, each on the humanoid fitted to it (IK start states and references), and of the
     synthetic motions ``seeds`` (simulated start states, IK references of their keypoints)."""
+    from body_models.fit import initialise
     from body_models.model_files import physics_model
     from motion_recon import physics
     from motion_recon.diffphy.loss import DEFAULT_LOSS, WindowData
     from motion_recon.diffphy.reconstruct import window_starts
     from motion_recon.diffphy.tasks import DiffPhyTasks, stack_windows
-    from pipelines.mocap import initialise
 
     window, pool, shared = DEFAULT_LOSS.window, [], set()
 

@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from body_models.fit import initialise
 from motion_recon.datasets import MotionSequence
 from motion_recon.diffphy.loss import LossConfig
 from motion_recon.metrics import foot_skate, mpjpe_2d, total_variation
@@ -20,7 +21,7 @@ from motion_recon.perception.camera_fit import fit_camera, intrinsics
 from motion_recon.perception.people import PersonTrack, select_person
 from motion_recon.perception.video_io import VideoInfo, probe_video, read_frames
 from motion_recon.result_file import MotionResult
-from pipelines.mocap import ImageObservations, MocapConfig, initialise, planted_feet, reconstruct_motion
+from pipelines.mocap import ImageObservations, MocapConfig, planted_feet, reconstruct_motion
 
 # The detector's metric 3D is a guess at depth: a weak prior beside the 2D term. At weight 0.1 a
 # 10 cm 3D offset costs 1e-3, as much as a 7 px reprojection error (2e-5 per px^2). Control

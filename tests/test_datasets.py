@@ -101,6 +101,9 @@ def test_bvh_forward_kinematics_units_and_axes(tmp_path):
     path.write_text(BVH.replace("Frames: 2", "Frames: 3"))
     with pytest.raises(ValueError, match="expected 3 frames x 12 channels"):
         read_bvh(path)
+    path.write_text(BVH[: BVH.index("JOINT LeftLeg")])  # cut inside the hierarchy
+    with pytest.raises(ValueError, match=r"walk.bvh: not a readable BVH file \(it ends inside the HIERARCHY, after 28 words; truncated\?\)"):
+        read_bvh(path)
 
 
 def test_npz_reader_and_its_errors(tmp_path):

@@ -147,10 +147,13 @@ def test_bad_input_gives_one_line_and_keeps_existing_outputs(tmp_path):
     np.savez(nan, keypoints=keypoints, fps=25.0)
     short = tmp_path / "short.npz"
     np.savez(short, keypoints=keypoints[5:9], fps=25.0)
+    noise = tmp_path / "noise.npz"
+    np.savez(noise, keypoints=np.random.default_rng(0).uniform(0.0, 10.0, (40, 17, 3)), fps=25.0)
     for args, text in [
         (["mocap", str(tmp_path / "none.npz")], "none.npz: no such file"),
         (["mocap", str(nan)], "nan.npz: some frames have no keypoints"),
         (["mocap", str(short)], "shorter than one window"),
+        (["mocap", str(noise)], "are the units metres and the joints in the h36m17 layout?"),
         (["mocap", str(WALK), "--optimizer", "newton"], "unknown optimizer 'newton'"),
         (["mocap", str(WALK), "--engine", "bullet"], "unknown engine 'bullet'"),
         (["mocap", str(WALK), "--parallel", "-1"], "parallel rounds must be 0"),

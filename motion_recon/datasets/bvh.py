@@ -30,11 +30,15 @@ def read_bvh(path, *, up: str = "y") -> MotionSequence:
     try:
         joints, motion_at = _parse_hierarchy(tokens)
         frames, frame_time, values = _parse_motion(tokens, motion_at)
-    except (ValueError, IndexError) as err:
+    except IndexError:
+        section = "MOTION header" if "MOTION" in tokens else "HIERARCHY"
+        raise ValueError(f"{path}: not a readable BVH file (it ends inside the {section}, after {len(tokens)} words; truncated?)") from None
+    except ValueError as err:
         raise ValueError(f"{path}: not a readable BVH file ({err})") from err
     width = sum(len(j.channels) for j in joints)
     if values.size != frames * width:
-        raise ValueError(f"{path}: MOTION has {values.size} numbers, expected {frames} frames x {width} channels")
+        raise ValueError(f"{path}: MOTION has {values.size} numbers, expected {frames} frames x {width} channels "
+                         f"({values.size / max(width, 1):.1f} frames; truncated?)")  # fmt: skip
     positions = _forward_kinematics(joints, values.reshape(frames, width))
     if up == "y":
         positions = positions @ Y_UP_TO_Z_UP.T

@@ -50,6 +50,10 @@ class LossConfig:
     # Video: squared ankle motion (m^2 per frame) in frames where the video shows the foot
     # planted (``WindowData.planted``); 0 leaves the term out.
     planted_foot_weight: float = 0.0
+    # 2D term: 0 gives the squared pixel error; c > 0 the Geman-McClure error c^2 e^2 / (c^2 + e^2)
+    # (``robust_square``), about e^2 for errors well below c px and at most c^2 for outliers (a
+    # left-right swap, another person's limb), weighted by the detector's per-joint confidence.
+    robust_2d_px: float = 0.0
     # Parallel windows (``reconstruct_in_parallel``): squared gap (``state_gap``) between the
     # simulated state at the next window's start frame and that window's start state.
     continuity_weight: float = 1.0
@@ -105,7 +109,8 @@ def window_loss(sim, config: LossConfig, u, data: WindowData):
     loss = config.keypoint_weight * _weighted_mean_square(simulated, data.keypoints[1:], data.weights[1:])
     if data.keypoints2d is not None:
         pixels = project(simulated, *data.camera)
-        loss += config.keypoint2d_weight * _weighted_mean_square(pixels, data.keypoints2d[1:], data.weights2d[1:])
+        loss += config.keypoint2d_weight * _weighted_mean_square(pixels, data.keypoints2d[1:], data.weights2d[1:],
+                                                                  config.robust_2d_px)  # fmt: skip
     if data.planted is not None and config.planted_foot_weight > 0:
         ankles = trajectory.keypoints[:, ANKLES]
         slide = jnp.sum(jnp.diff(ankles, axis=0) ** 2, axis=-1)
@@ -136,7 +141,14 @@ def loss_function(sim, config: LossConfig):
     return functools.partial(window_loss, sim, config)
 
 
-def _weighted_mean_square(predicted, observed, weights):
-    """Weighted mean over keypoints of the squared distance; NaN observations need weight 0."""
-    squared = jnp.sum((predicted - jnp.nan_to_num(observed)) ** 2, axis=-1)
+def robust_square(squared, scale: float):
+    """Geman-McClure of a squared error: ``scale^2 e^2 / (scale^2 + e^2)``; ``scale`` 0 leaves
+    ``e^2`` as it is."""
+    return squared if scale <= 0 else scale**2 * squared / (scale**2 + squared)
+
+
+def _weighted_mean_square(predicted, observed, weights, robust_scale: float = 0.0):
+    """Weighted mean over keypoints of the squared distance (made robust by ``robust_square``);
+    NaN observations need weight 0."""
+    squared = robust_square(jnp.sum((predicted - jnp.nan_to_num(observed)) ** 2, axis=-1), robust_scale)
     return jnp.sum(weights * squared) / jnp.maximum(jnp.sum(weights), 1.0)
