@@ -18,10 +18,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from .. import skeleton
 from ..perception.cameras import project
 from ..physics import rotations
 
-ANKLES = (3, 6)  # the right and left ankle of the 17-joint layout
+ANKLES = (skeleton.INDEX["right_ankle"], skeleton.INDEX["left_ankle"])
 
 
 @dataclass(frozen=True)
@@ -73,13 +74,14 @@ class NextStart(NamedTuple):
 
 
 class WindowData(NamedTuple):
-    """One window: the simulated ``body`` (``physics.mjx_backend.Body``), start state, reference PD targets (W+1, J, 4), observed keypoints (W+1, K, 3)
-    and their weights (W+1, K) (0 where a keypoint is missing; frame 0 is the start and is not
-    scored). With ``keypoints2d`` (W+1, K, 2) pixels, their weights (W+1, K) (e.g. detector
-    confidences) and a camera ``(K, dist, R, t)`` (see ``perception.cameras.project``), the 2D
-    reprojection term is added; without them (None) it is left out. ``planted`` (W+1, 2): weight
-    of each ankle (left, right) standing still from the previous frame to this one (video).
-    ``next_start``: the next window's start when windows are optimized in parallel."""
+    """One window: the simulated ``body`` (``physics.mjx_backend.Body``), start state, reference
+    PD targets (W+1, J, 4), observed keypoints (W+1, K, 3) and their weights (W+1, K) (0 where a
+    keypoint is missing; frame 0 is the start and is not scored). With ``keypoints2d`` (W+1, K, 2)
+    pixels, their weights (W+1, K) (e.g. detector confidences) and a camera ``(K, dist, R, t)``
+    (see ``perception.cameras.project``), the 2D reprojection term is added; without them (None)
+    it is left out. ``planted`` (W+1, 2): weight of each ankle (left, right) standing still from
+    the previous frame to this one (video). ``next_start``: the next window's start when windows
+    are optimized in parallel."""
 
     body: object
     qpos0: jax.Array

@@ -22,12 +22,12 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
+from .. import skeleton
 from ..optim import Budget, minimize_batch
 from .loss import DEFAULT_LOSS, LossConfig, NextStart, WindowData, loss_function, pd_targets
 
 
-# the pelvis and thorax in the 17-joint Human3.6M layout of the keypoints
-PELVIS, THORAX = 0, 8
+PELVIS, THORAX = skeleton.INDEX["pelvis"], skeleton.INDEX["thorax"]
 
 
 @dataclass(frozen=True)
