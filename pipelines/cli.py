@@ -307,14 +307,15 @@ def _run_video(video: Path, config, out: Path | None, overlay: Path | None, json
         console.print(f"wrote {json_path}")
 
 
-def _video_config(optimizer, max_evals, start, end, max_frames, focal, person_index, keypoints, stopping, checkpoint, seed):
+def _video_config(optimizer, max_evals, start, end, max_frames, focal, person_index, keypoints, stopping, checkpoint, seed,
+                  camera=None):
     from pipelines.video import VideoConfig
 
     return VideoConfig(
         optimizer=optimizer, max_evals=_number(max_evals, "max-evals"), start=_number(start, "start", float),
         end=_number(end, "end", float), max_frames=_number(max_frames, "max-frames"), focal=_number(focal, "focal", float),
         person_index=_number(person_index, "person-index"), keypoints=keypoints, stopping=stopping,
-        checkpoint=checkpoint, seed=_number(seed, "seed"),
+        checkpoint=checkpoint, seed=_number(seed, "seed"), camera=None if camera is None else str(camera),
     )
 
 
@@ -332,7 +333,8 @@ def video_command(
     start: Annotated[str, typer.Option(help="Start time, seconds.")] = "0",
     end: Annotated[Optional[str], typer.Option(help="End time, seconds (default: the end).")] = None,
     max_frames: Annotated[Optional[str], typer.Option(help="At most this many video frames.")] = None,
-    focal: Annotated[Optional[str], typer.Option(help="Focal length, pixels (default: 60 degree horizontal field of view).")] = None,
+    focal: Annotated[Optional[str], typer.Option(help="Focal length, pixels (default: 60 degree field of view across the long side).")] = None,
+    camera: Annotated[Optional[str], typer.Option(help="Calibrated camera: OpenCV YAML, JSON (K, dist, R, t), Pose2Sim TOML (FILE#NAME for one of several), or a result file (.h5).")] = None,
     person_index: Annotated[str, typer.Option(help="Which person: 0 the most prominent, 1 the next...")] = "0",
     keypoints: Annotated[Optional[Path], typer.Option(help="Precomputed 2D keypoints (COCO-style JSON or .npz); skips detection.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the summary and metrics as JSON here.")] = None,
@@ -342,7 +344,7 @@ def video_command(
 ) -> None:
     """Reconstruct the person in a video in physical simulation."""
     config = _video_config(optimizer, max_evals, start, end, max_frames, focal, person_index, keypoints, stopping,
-                           checkpoint, seed)  # fmt: skip
+                           checkpoint, seed, camera)  # fmt: skip
     _run_video(video, config, out, overlay, json_path)
 
 

@@ -17,7 +17,9 @@ from body_models.fit import initialise
 from motion_recon.datasets import MotionSequence
 from motion_recon.diffphy.loss import LossConfig
 from motion_recon.metrics import foot_skate, mpjpe_2d, total_variation
+from motion_recon.perception.calibration import read_calibration
 from motion_recon.perception.camera_fit import fit_camera, intrinsics
+from motion_recon.perception.cameras import undistort_pixels
 from motion_recon.perception.people import PersonTrack, select_person
 from motion_recon.perception.video_io import VideoInfo, probe_video, read_frames
 from motion_recon.result_file import MotionResult
@@ -46,6 +48,7 @@ class VideoConfig:
     end: float | None = None
     max_frames: int | None = None
     focal: float | None = None
+    camera: str | None = None
     person_index: int = 0
     keypoints: Path | None = None
     stopping: bool = False
@@ -182,6 +185,8 @@ def reconstruct_video(path, config: VideoConfig = VideoConfig(), progress: Progr
     """Reconstructs the chosen person of a video in physical simulation (see the module doc)."""
     progress = progress or (lambda stage, done, total: None)
     path = Path(path)
+    if config.camera is not None and not Path(config.camera.partition("#")[0]).is_file():
+        raise FileNotFoundError(f"{config.camera.partition('#')[0]}: no such camera file")  # before detection
     detect = config.keypoints is None
     info, first, stop, frames, stage_s = isolated(open_video, path, config.start, config.end, config.max_frames, detect,
                                                   progress=lambda done, total: progress("detect", done, total))  # fmt: skip
@@ -190,10 +195,22 @@ def reconstruct_video(path, config: VideoConfig = VideoConfig(), progress: Progr
         clock = time.perf_counter()
         frames, label = keypoint_file_people(Path(config.keypoints), info, first, stop), str(config.keypoints)
         stage_s["detect"] = time.perf_counter() - clock
+    return reconstruct_detections(frames, info, first, config, label, stage_s, progress)
+
+
+def reconstruct_detections(frames: list, info: VideoInfo, first: int, config: VideoConfig, label: str,
+                           stage_s: dict[str, float] | None = None, progress: Progress | None = None) -> VideoRun:  # fmt: skip
+    """Reconstructs the chosen person of per-frame detections (video frames ``first``...) of the
+    video ``info``; ``label`` names the detections' source in messages."""
+    progress = progress or (lambda stage, done, total: None)
+    stage_s = dict(stage_s or {})
     clock = time.perf_counter()
     progress("initialise", 0, 1)
-    source = {"file": str(path), "keypoints": None if config.keypoints is None else str(config.keypoints)}
+    calibration = None if config.camera is None else read_calibration(config.camera, info.width, info.height)
+    source = {"file": str(info.path), "keypoints": None if config.keypoints is None else str(config.keypoints),
+              "camera": config.camera}  # fmt: skip
     track = select_person(frames, config.person_index, info.fps, info.width, info.height, source, label)
+    stop = first + len(frames)
     warnings = []
     seen_first, seen_stop = person_span(track)
     if (seen_first, seen_stop) != (0, len(frames)):
@@ -205,12 +222,17 @@ def reconstruct_video(path, config: VideoConfig = VideoConfig(), progress: Progr
         warnings.append(f"person {config.person_index} not seen in {unseen} of {len(track.found)} frames: "
                         "bridged by interpolation, without 2D weight (observations/confidence2d is 0 there)")  # fmt: skip
     poses = track.world
-    if poses is None:  # 2D-only keypoints file
+    if poses is None:  # 2D-only keypoints
         from motion_recon.perception.lifting import lift_poses
 
-        poses = lift_poses(track.keypoints, track.confidence, intrinsics(info.width, info.height, config.focal))
-    camera, world = fit_camera(track.keypoints, track.confidence, poses, info.fps, info.width, info.height, config.focal)
-    sequence = MotionSequence(path.stem, world, info.fps, "h36m17",
+        if calibration is None:
+            poses = lift_poses(track.keypoints, track.confidence, intrinsics(info.width, info.height, config.focal))
+        else:
+            K, dist = calibration.camera.K, calibration.camera.dist
+            poses = lift_poses(undistort_pixels(track.keypoints, K, dist), track.confidence, K)
+    camera, world = fit_camera(track.keypoints, track.confidence, poses, info.fps, info.width, info.height,
+                               config.focal, calibration)  # fmt: skip
+    sequence = MotionSequence(Path(info.path).stem, world, info.fps, "h36m17",
                               source={**track.source, "frames": [first, first + len(world)]})  # fmt: skip
     mocap = config.mocap()
     init = initialise(sequence, mocap.loss.window)

@@ -1,7 +1,9 @@
 """A camera and a metric 3D motion from one video's 2D keypoints and pelvis-centred 3D poses.
 
-1. Intrinsics: focal length from ``--focal`` or a 60 degree horizontal field of view (a typical
-   phone or webcam), principal point at the image centre, no lens distortion.
+1. Intrinsics: those of a calibration (``--camera``), else focal length from ``--focal`` or a
+   60 degree field of view across the frame's long side (a typical phone or webcam, whichever
+   way it is held), principal point at the image centre, no lens distortion. A calibration's
+   lens distortion is removed from the keypoints for the steps below.
 2. Root translation per frame: the pelvis-centred pose (camera axes, metres) shifted by the t that
    best reprojects it onto the 2D keypoints (confidence-weighted linear least squares, the
    pinhole equations multiplied out). Its depth, poorly seen by one camera, is smoothed over a
@@ -14,6 +16,8 @@
    they span.
 4. World frame (z up, metres): x along the camera's x on the ground plane, origin on the ground
    below the first seen pelvis; the ground is where the lowest ankles stand, less an ankle height.
+   A calibration with extrinsics replaces steps 3 and 4: its world frame is used (z up, ground
+   at z = 0), once its up direction is checked against the body's.
 """
 
 from __future__ import annotations
@@ -22,23 +26,26 @@ import numpy as np
 from scipy.signal import savgol_filter
 
 from motion_recon import skeleton
-from motion_recon.perception.cameras import Camera
+from motion_recon.perception.calibration import Calibration
+from motion_recon.perception.cameras import Camera, undistort_pixels
 
-DEFAULT_HFOV_DEG = 60.0
+DEFAULT_FOV_DEG = 60.0  # across the frame's long side
 # Spread (RMS, metres) of the lower-foot positions above which they fix a direction of the ground.
 GROUND_SPREAD_M = 0.25
 # Sideways distance (metres) between the feet above which their heights fix the ground's tilt.
 FEET_APART_M = 0.08
 DEPTH_SMOOTHING_S = 1.0  # Savitzky-Golay window of the root depth, seconds
 ANKLE_HEIGHT_M = 0.08  # ankle joint above the sole, before the body is fitted
+# a calibration's world z this far (degrees) from the body's mean up direction is not "up"
+MAX_UP_DISAGREEMENT_DEG = 30.0
 SEEN_CONFIDENCE = 0.3
 
 
 def intrinsics(width: int, height: int, focal: float | None = None) -> np.ndarray:
-    """(3, 3) pinhole matrix: ``focal`` pixels (default: 60 degree horizontal field of view),
-    principal point at the image centre."""
+    """(3, 3) pinhole matrix: ``focal`` pixels (default: a 60 degree field of view across the
+    long side), principal point at the image centre."""
     if focal is None:
-        focal = 0.5 * width / np.tan(np.radians(DEFAULT_HFOV_DEG) / 2)
+        focal = 0.5 * max(width, height) / np.tan(np.radians(DEFAULT_FOV_DEG) / 2)
     if not np.isfinite(focal) or focal <= 0:
         raise ValueError(f"focal length must be a positive number of pixels, got {focal}")
     return np.array([[focal, 0.0, (width - 1) / 2], [0.0, focal, (height - 1) / 2], [0.0, 0.0, 1.0]])
@@ -98,16 +105,22 @@ def up_direction(camera_points: np.ndarray, seen: np.ndarray) -> np.ndarray:
 
 
 def fit_camera(pixels: np.ndarray, confidence: np.ndarray, poses: np.ndarray, fps: float, width: int,
-               height: int, focal: float | None = None) -> tuple[Camera, np.ndarray]:  # fmt: skip
+               height: int, focal: float | None = None, calibration: Calibration | None = None,
+               ) -> tuple[Camera, np.ndarray]:  # fmt: skip
     """The camera and the (T, 17, 3) world keypoints (z up, metres) of a person seen in a video.
 
     Args:
       pixels: (T, 17, 2) keypoints, NaN where unseen.
       confidence: (T, 17), 0 where unseen.
       poses: (T, 17, 3) pelvis-centred metric poses in camera axes, NaN where unseen.
+      calibration: the camera's calibration (``--camera``), if known; ``focal`` is then unused.
     Frames where the person is unseen get the linearly interpolated pose and translation.
     """
-    K = intrinsics(width, height, focal)
+    if calibration is None:
+        K, dist = intrinsics(width, height, focal), np.zeros(5)
+    else:
+        K, dist = calibration.camera.K, calibration.camera.dist
+        pixels = undistort_pixels(pixels, K, dist)
     seen = (confidence >= SEEN_CONFIDENCE).sum(axis=1) >= 6
     seen &= np.isfinite(poses).all(axis=(1, 2))
     if not seen.any():
@@ -127,6 +140,14 @@ def fit_camera(pixels: np.ndarray, confidence: np.ndarray, poses: np.ndarray, fp
     poses = _interpolate(np.nan_to_num(poses), seen)
     camera_points = poses + roots[:, None]
     up = up_direction(camera_points, seen)
+    if calibration is not None and calibration.extrinsics:
+        camera = calibration.camera
+        world_up = camera.R[:, 2]  # the world z axis in camera axes
+        angle = np.degrees(np.arccos(np.clip(world_up @ up, -1.0, 1.0)))
+        if angle > MAX_UP_DISAGREEMENT_DEG:
+            raise ValueError(f"camera {camera.name!r}: its world z axis is {angle:.0f} degrees from the body's up "
+                             "direction; the extrinsics must have z up and the ground at z = 0")  # fmt: skip
+        return camera, (camera_points - camera.t) @ camera.R
     x_axis = np.array([1.0, 0.0, 0.0]) - up[0] * up
     x_axis /= np.linalg.norm(x_axis)
     to_world = np.stack([x_axis, np.cross(up, x_axis), up])  # rows: world axes in camera coordinates
@@ -135,5 +156,6 @@ def fit_camera(pixels: np.ndarray, confidence: np.ndarray, poses: np.ndarray, fp
     first = camera_points[np.flatnonzero(seen)[0], skeleton.ROOT]
     origin = first - (first @ up - floor) * up  # on the ground below the first seen pelvis
     world = (camera_points - origin) @ to_world.T
-    camera = Camera("video", width, height, K, np.zeros(5), to_world.T, origin)
+    name = "video" if calibration is None else calibration.camera.name
+    camera = Camera(name, width, height, K, dist, to_world.T, origin)
     return camera, world

@@ -83,6 +83,28 @@ def project(points, K, dist, R, t, *, distort: bool = True, xp=jnp):
     return xp.stack([u, v], axis=-1)
 
 
+def undistort_pixels(pixels, K, dist, iterations: int = 20) -> np.ndarray:
+    """The pixels an ideal pinhole camera of intrinsics ``K`` would see for distorted ``pixels``
+    (*, 2) (numpy): the inverse of ``apply_distortion``, by fixed-point iteration as OpenCV's
+    ``undistortPoints`` runs it (exact for moderate distortion; NaN pixels stay NaN)."""
+    K, dist = np.asarray(K, float), np.asarray(dist, float)
+    pixels = np.asarray(pixels, float)
+    if not np.any(dist):
+        return pixels.copy()
+    fx, s, cx, fy, cy = K[0, 0], K[0, 1], K[0, 2], K[1, 1], K[1, 2]
+    yd = (pixels[..., 1] - cy) / fy
+    distorted = np.stack([(pixels[..., 0] - cx - s * yd) / fx, yd], axis=-1)
+    xy = distorted
+    for _ in range(iterations):  # x = (x_d - tangential(x)) / radial(x)
+        error = apply_distortion(xy, dist, xp=np) - distorted
+        x, y = xy[..., 0], xy[..., 1]
+        r2 = x * x + y * y
+        radial = 1.0 + r2 * (dist[0] + r2 * (dist[1] + r2 * dist[4]))
+        xy = xy - error / radial[..., None]
+    u = K[0, 0] * xy[..., 0] + s * xy[..., 1] + cx
+    return np.stack([u, fy * xy[..., 1] + cy], axis=-1)
+
+
 def _array(value, shape, what: str, name: str) -> np.ndarray:
     array = np.array(value, dtype=float)
     if array.shape != shape:
