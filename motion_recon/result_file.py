@@ -12,6 +12,8 @@ bodies, W windows:
   simulation/keypoints3d   (T, K, 3) simulated keypoints; simulation/qpos (T, nq), qvel (T, nv),
                            contacts (T, C) with attrs contact_bodies
   controls/quaternions     (T, J, 4) PD target quaternions (w, x, y, z); attrs joints
+  controls/root_wrench     (T, 6) residual root force (N, world x y z) and torque (N m, root axes)
+                           held from each frame to the next (only with a residual root force)
   optimization/            start, stop, nfev (W,), status (W,) strings, recovery (W,) strings
                            ("" or how a falling window was recovered; absent in older files),
                            losses (W, L): the loss at every iterate of each window, NaN-padded;
@@ -55,6 +57,7 @@ class MotionResult:
     observed2d: np.ndarray | None = None
     confidence2d: np.ndarray | None = None
     camera: dict | None = None
+    root_wrench: np.ndarray | None = None
     metrics: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
 
@@ -87,6 +90,8 @@ def write_result(path, result: MotionResult) -> None:
         controls = f.create_group("controls")
         controls.create_dataset("quaternions", data=np.asarray(result.controls, np.float32))
         controls.attrs["joints"] = list(result.joints)
+        if result.root_wrench is not None:
+            controls.create_dataset("root_wrench", data=np.asarray(result.root_wrench, np.float32))
         optimization = f.create_group("optimization")
         for key in ("start", "stop", "nfev", "losses"):
             optimization.create_dataset(key, data=np.asarray(result.windows[key]))
@@ -130,6 +135,7 @@ def read_result(path) -> MotionResult:
             contacts=simulation["contacts"][()],
             contact_bodies=tuple(str(b) for b in simulation["contacts"].attrs["contact_bodies"]),
             controls=f["controls/quaternions"][()], joints=tuple(str(j) for j in f["controls"].attrs["joints"]),
+            root_wrench=f["controls/root_wrench"][()] if "root_wrench" in f["controls"] else None,
             body={"bone_lengths": f["body/bone_lengths"][()], **{k: _plain(v) for k, v in f["body"].attrs.items()}},
             windows=windows, optimization=_read_attrs(optimization), observed3d=optional["keypoints3d"],
             observed2d=optional["keypoints2d"], confidence2d=optional["confidence2d"], camera=camera,

@@ -75,6 +75,8 @@ def configured_optimizer(config: MocapConfig) -> optim.Optimizer:
     before any file is read."""
     if config.max_evals < 1:
         raise ValueError(f"max_evals must be at least 1, got {config.max_evals}")
+    if config.loss.residual_force_weight > 0 and config.engine != "mjx":
+        raise ValueError(f"a residual root force is simulated by the mjx engine only, not {config.engine}")
     if config.parallel_rounds < 0:
         raise ValueError(f"parallel rounds must be 0 (windows one after another) or more, got {config.parallel_rounds}")
     return diffphy_optimizer(config.optimizer, config.checkpoint)
@@ -136,11 +138,19 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
         metrics = all_metrics(simulated, observed, camera.project(simulated), observed2d)
     else:
         metrics = all_metrics(simulated, observed)
+    root_wrench = None
+    if config.loss.residual_force_weight > 0:
+        weight = sim.mj_model.body_subtreemass[1] * np.linalg.norm(sim.mj_model.opt.gravity)  # the wrench's unit, N
+        root_wrench = motion.residual * weight
+        metrics.update(residual_force_n=float(np.linalg.norm(root_wrench[:, :3], axis=-1).mean()),
+                       residual_force_pct=float(100.0 * np.linalg.norm(motion.residual[:, :3], axis=-1).mean()),
+                       residual_torque_nm=float(np.linalg.norm(root_wrench[:, 3:], axis=-1).mean()))  # fmt: skip
     qpos_out = motion.qpos.copy()
     qpos_out[:, 2] += ground
     return MotionResult(
         name=sequence.name, fps=sim_config.fps, engine=config.engine, simulated=simulated, qpos=qpos_out,
         qvel=motion.qvel, contacts=motion.contacts, contact_bodies=model.contact_bodies, controls=motion.controls,
+        root_wrench=root_wrench,
         joints=humanoid.joint_names, windows=window_table(motion.windows),
         body={"bone_lengths": np.asarray(shape.bone_lengths), "ankle_height": shape.ankle_height,
               "foot_length": shape.foot_length, "mass": humanoid.mass, "height": shape.height,

@@ -4,7 +4,9 @@ observations, plus a smoothness term on the controls.
 Controls are parameterised as rotation vectors ``u`` (W+1, J, 3) that turn reference PD targets
 (the kinematic initialisation, e.g. inverse kinematics of the observed keypoints):
 target = reference * exp(u). ``u = 0`` tracks the reference, every ``u`` is a valid rotation, and
-the loss is smooth in ``u``. The loss is a pure function of ``u`` and the window's data, the
+the loss is smooth in ``u``. With a residual root force (``LossConfig.residual_force_weight`` >
+0), ``u`` has ``RESIDUAL_ROWS`` more rows per frame: the 6-D wrench on the root in units of the
+body's weight (``MjxRollout.rollout``), penalised by its mean square. The loss is a pure function of ``u`` and the window's data, the
 simulated body included, so one compiled function serves every window of every body of one joint
 structure.
 """
@@ -55,12 +57,29 @@ class LossConfig:
     # (``robust_square``), about e^2 for errors well below c px and at most c^2 for outliers (a
     # left-right swap, another person's limb), weighted by the detector's per-joint confidence.
     robust_2d_px: float = 0.0
+    # Residual root force (as SimPoE's residual force control): a per-frame 6-D wrench on the
+    # root, free in the optimization, penalised by this weight times its mean square in units of
+    # body weight (m g; torque m g x 1 m); 0 leaves it out (the controls are the joints' alone).
+    residual_force_weight: float = 0.0
     # Parallel windows (``reconstruct_in_parallel``): squared gap (``state_gap``) between the
     # simulated state at the next window's start frame and that window's start state.
     continuity_weight: float = 1.0
 
 
 DEFAULT_LOSS = LossConfig()
+RESIDUAL_ROWS = 2  # rows of 3 in ``u`` per frame for the root wrench: force, torque
+
+
+def control_rows(joints: int, config: LossConfig) -> int:
+    """Rows of 3 values per frame in ``u``: one per joint, plus the root wrench's when it is on."""
+    return joints + (RESIDUAL_ROWS if config.residual_force_weight > 0 else 0)
+
+
+def split_controls(u, joints: int):
+    """(joint offsets (F, J, 3), root wrench (F, 6) or None) of controls ``u`` (F, rows, 3)."""
+    if u.shape[1] == joints:
+        return u, None
+    return u[:, :joints], u[:, joints:].reshape(len(u), -1)
 
 
 class NextStart(NamedTuple):
@@ -105,8 +124,9 @@ def window_loss(sim, config: LossConfig, u, data: WindowData):
     """Scalar loss of flat or shaped control offsets ``u`` for one window of ``data.body``
     simulated by ``sim`` (the structure's ``MjxRollout``: the loss is differentiable and vmaps
     over windows and bodies)."""
-    u = jnp.reshape(u, data.reference.shape[:-1] + (3,))
-    trajectory = sim.rollout(data.body, data.qpos0, data.qvel0, pd_targets(u, data.reference))
+    frames, joints = data.reference.shape[:2]
+    u, residual = split_controls(jnp.reshape(u, (frames, control_rows(joints, config), 3)), joints)
+    trajectory = sim.rollout(data.body, data.qpos0, data.qvel0, pd_targets(u, data.reference), residual)
     simulated = trajectory.keypoints[1:]
     loss = config.keypoint_weight * _weighted_mean_square(simulated, data.keypoints[1:], data.weights[1:])
     if data.keypoints2d is not None:
@@ -121,6 +141,8 @@ def window_loss(sim, config: LossConfig, u, data: WindowData):
         nxt = data.next_start
         gap = state_gap(trajectory.qpos[nxt.frame], trajectory.qvel[nxt.frame], nxt.qpos, nxt.qvel, sim.config.fps)
         loss += config.continuity_weight * nxt.weight * gap
+    if residual is not None:
+        loss += config.residual_force_weight * jnp.mean(jnp.sum(residual**2, axis=-1))
     smoothness_term = jnp.mean(jnp.sum(jnp.diff(u, axis=0) ** 2, axis=-1))
     return loss + config.smoothness_weight * smoothness_term
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import skeleton
 from ..optim import Budget, minimize_batch
-from .loss import DEFAULT_LOSS, LossConfig, NextStart, WindowData, loss_function, pd_targets
+from .loss import DEFAULT_LOSS, LossConfig, NextStart, WindowData, control_rows, loss_function, pd_targets, split_controls
 
 
 PELVIS, THORAX = skeleton.INDEX["pelvis"], skeleton.INDEX["thorax"]
@@ -74,13 +74,16 @@ class FallTest:
 @dataclass
 class Reconstruction:
     """The simulated motion: keypoints (T, K, 3), qpos (T, nq), qvel (T, nv), PD targets
-    (T, J, 4), floor contacts (T, C) of the simulator's contact bodies, and one trace per window."""
+    (T, J, 4), floor contacts (T, C) of the simulator's contact bodies, the residual root wrench
+    (T, 6) in units of body weight (zero without one; ``LossConfig.residual_force_weight``), and
+    one trace per window."""
 
     keypoints: np.ndarray
     qpos: np.ndarray
     qvel: np.ndarray
     controls: np.ndarray
     contacts: np.ndarray
+    residual: np.ndarray
     windows: list[WindowTrace] = field(default_factory=list)
     # per window: mean keypoint distance (m) between its start and the previous window's simulated
     # state at that frame; 0 when the windows were simulated one from the other
@@ -143,12 +146,15 @@ def _empty_result(frames: int, keypoints_shape, reference: np.ndarray, qpos0, qv
     qvel = np.zeros((frames, len(qvel0)), np.float32)
     qpos[0], qvel[0] = qpos0, qvel0
     return Reconstruction(np.full(keypoints_shape, np.nan, np.float32), qpos, qvel, reference.copy(),
-                          np.zeros((frames, contact_bodies), np.float32))  # fmt: skip
+                          np.zeros((frames, contact_bodies), np.float32), np.zeros((frames, 6), np.float32))  # fmt: skip
 
 
-def _keep(result: Reconstruction, start: int, kept: int, trajectory, targets) -> None:
-    """Stores frames start..start+kept of a window's simulated ``trajectory`` and its PD targets."""
+def _keep(result: Reconstruction, start: int, kept: int, trajectory, targets, residual) -> None:
+    """Stores frames start..start+kept of a window's simulated ``trajectory``, its PD targets and
+    residual root wrench (None: none)."""
     done = slice(start, start + kept + 1)
+    if residual is not None:
+        result.residual[done] = residual[: kept + 1]
     result.keypoints[done] = np.asarray(trajectory.keypoints)[: kept + 1]
     result.qpos[done], result.qvel[done] = np.asarray(trajectory.qpos)[: kept + 1], np.asarray(trajectory.qvel)[: kept + 1]
     result.controls[done] = targets[: kept + 1]
@@ -174,6 +180,20 @@ def _kept_frames(starts: list[int], frames: int) -> list[int]:
     """Frames each window keeps: up to the next window's start (the rest, the overlap, only looks
     ahead), the last window up to the end."""
     return [b - a for a, b in zip(starts, starts[1:] + [frames - 1], strict=True)]
+
+
+def _targets(offsets: np.ndarray, reference) -> tuple[np.ndarray, np.ndarray | None]:
+    """(PD targets (W+1, J, 4), residual root wrench (W+1, 6) or None) of a window's optimized
+    controls (W+1, rows, 3)."""
+    joint_offsets, residual = split_controls(offsets, reference.shape[1])
+    return np.asarray(pd_targets(joint_offsets, reference)), residual
+
+
+def _play(play, data: WindowData, targets, residual):
+    """The window's trajectory under its targets (and residual wrench, MJX only)."""
+    if residual is None:
+        return play(data.qpos0, data.qvel0, targets)
+    return play(data.qpos0, data.qvel0, targets, residual)
 
 
 def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: LossConfig = DEFAULT_LOSS,
@@ -203,29 +223,32 @@ def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: L
     loss, key, play = loss_function(sim.shared, config), _key(key), sim.compiled_rollout if playback is None else playback.rollout
     result = _empty_result(frames, observations.keypoints.shape, reference, qpos0, qvel0, len(sim.model.contact_bodies))
     result.gaps = np.zeros(len(starts), np.float32)
-    u0 = np.zeros((window + 1, reference.shape[1], 3), np.float32)
+    joints = reference.shape[1]
+    u0 = np.zeros((window + 1, control_rows(joints, config), 3), np.float32)
 
     def optimize(k: int, start: int, kept: int, qpos, qvel, u0):
         data = observations.window(sim.body, reference, start, window, qpos, qvel)
         res = optimizer.minimize(loss, u0.ravel(), budget=Budget(evaluations=max_evals), args=(data,),
                                  key=jax.random.fold_in(key, k), stop=None if stop is None else stop())  # fmt: skip
-        offsets = np.asarray(res.best, np.float32).reshape(data.reference.shape[:-1] + (3,))
-        targets = np.asarray(pd_targets(offsets, data.reference))
-        trajectory = play(data.qpos0, data.qvel0, targets)
+        offsets = np.asarray(res.best, np.float32).reshape(u0.shape)
+        targets, residual = _targets(offsets, data.reference)
+        trajectory = _play(play, data, targets, residual)
         seen = observations.keypoints[start : start + kept + 1]
-        return res, offsets, targets, trajectory, fall.deviation(np.asarray(trajectory.keypoints)[: kept + 1], seen)
+        deviation = fall.deviation(np.asarray(trajectory.keypoints)[: kept + 1], seen)
+        return res, offsets, targets, residual, trajectory, deviation
 
     for k, (start, kept) in enumerate(zip(starts, _kept_frames(starts, frames), strict=True)):
-        res, offsets, targets, trajectory, deviation = optimize(k, start, kept, result.qpos[start], result.qvel[start], u0)
+        res, offsets, targets, residual, trajectory, deviation = optimize(k, start, kept, result.qpos[start],
+                                                                          result.qvel[start], u0)  # fmt: skip
         recovery = ""
         if kinematic is not None and start > 0 and deviation >= 1.0:
             qpos, qvel = (np.asarray(a, np.float32)[start] for a in kinematic)
             again = optimize(k, start, kept, qpos, qvel, np.zeros_like(u0))
             recovery = "reanchored" if again[-1] < 1.0 else "failed"
             if again[-1] < deviation:
-                res, offsets, targets, trajectory, deviation = again
+                res, offsets, targets, residual, trajectory, deviation = again
                 result.gaps[k] = np.linalg.norm(np.asarray(trajectory.keypoints)[0] - result.keypoints[start], axis=-1).mean()
-        _keep(result, start, kept, trajectory, targets)
+        _keep(result, start, kept, trajectory, targets, residual)
         # the next window starts from the optimized offsets of the frames it shares with this one
         u0 = np.concatenate([offsets[kept:], np.zeros_like(offsets[:kept])])
         result.windows.append(WindowTrace(start, start + window, np.asarray(res.losses), res.nfev, str(res.status), recovery))
@@ -253,7 +276,8 @@ def reconstruct_in_parallel(sim, keypoints, reference, qpos, qvel, optimizer, *,
     loss, key, play = loss_function(sim.shared, config), _key(key), sim.compiled_rollout if playback is None else playback.rollout
     kept = _kept_frames(starts, frames)
     start_q, start_v = np.asarray(qpos, np.float32)[starts], np.asarray(qvel, np.float32)[starts]
-    u = np.zeros((len(starts), (window + 1) * reference.shape[1] * 3), np.float32)
+    rows = control_rows(reference.shape[1], config)
+    u = np.zeros((len(starts), (window + 1) * rows * 3), np.float32)
     losses, nfev = [[] for _ in starts], np.zeros(len(starts), int)
     last = len(starts) - 1  # the last window has no successor: its continuity weight is 0
     for r in range(rounds):
@@ -266,9 +290,8 @@ def reconstruct_in_parallel(sim, keypoints, reference, qpos, qvel, optimizer, *,
         results = minimize_batch(optimizer, loss, u, budget=Budget(evaluations=max_evals), args=(batch,),
                                  key=jax.random.fold_in(key, r), stop=None if stop is None else stop())  # fmt: skip
         u = np.stack([np.asarray(res.best, np.float32) for res in results])
-        targets = [np.asarray(pd_targets(u[k].reshape(w.reference.shape[:-1] + (3,)), w.reference))
-                   for k, w in enumerate(windows)]  # fmt: skip
-        trajectories = [play(w.qpos0, w.qvel0, t) for w, t in zip(windows, targets, strict=True)]
+        controls = [_targets(u[k].reshape(window + 1, rows, 3), w.reference) for k, w in enumerate(windows)]
+        trajectories = [_play(play, w, *c) for w, c in zip(windows, controls, strict=True)]
         for k, res in enumerate(results):
             losses[k].append(np.asarray(res.losses))
             nfev[k] += res.nfev
@@ -278,7 +301,7 @@ def reconstruct_in_parallel(sim, keypoints, reference, qpos, qvel, optimizer, *,
             start_q[1:], start_v[1:] = _ends(trajectories, kept, "qpos"), _ends(trajectories, kept, "qvel")
     result = _empty_result(frames, observations.keypoints.shape, reference, start_q[0], start_v[0], len(sim.model.contact_bodies))
     for k, start in enumerate(starts):
-        _keep(result, start, kept[k], trajectories[k], targets[k])
+        _keep(result, start, kept[k], trajectories[k], *controls[k])
         result.windows.append(WindowTrace(start, start + window, np.concatenate(losses[k]), int(nfev[k]), str(results[k].status)))
     ends = _ends(trajectories, kept, "keypoints")
     begins = [np.asarray(t.keypoints)[0] for t in trajectories[1:]]

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..meta.tasks import TaskBatch
-from .loss import DEFAULT_LOSS, LossConfig, WindowData, window_loss
+from .loss import DEFAULT_LOSS, LossConfig, WindowData, control_rows, window_loss
 
 
 @functools.lru_cache(maxsize=8)
@@ -45,5 +45,6 @@ class DiffPhyTasks:
     def sample(self, key: jax.Array, batch_size: int) -> TaskBatch:
         chosen = np.asarray(jax.random.choice(key, self.size, (batch_size,), replace=batch_size > self.size))
         params = jax.tree.map(lambda leaf: jnp.asarray(leaf[chosen]), self.pool)
-        dim = int(np.prod(self.pool.reference.shape[1:-1])) * 3
+        frames, joints = self.pool.reference.shape[1:3]
+        dim = frames * control_rows(joints, self.config) * 3
         return TaskBatch(task_loss(self.sim, self.config), params, jnp.zeros((batch_size, dim)), f"{self.name} windows")

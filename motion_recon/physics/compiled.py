@@ -67,6 +67,8 @@ class CompiledModel:
     def __init__(self, model: PhysicsModel, config: SimConfig):
         self.model, self.config = model, config
         self.mj_model = m = compile_model(model, config)
+        if m.njnt == 0 or m.jnt_type[0] != mujoco.mjtJoint.mjJNT_FREE:
+            raise ValueError("the model's first joint must be the free root joint (qpos 0-6, dofs 0-5)")
         joints = [_lookup(m, mujoco.mjtObj.mjOBJ_JOINT, name) for name in model.joint_names]
         if any(m.jnt_type[j] != mujoco.mjtJoint.mjJNT_BALL for j in joints):
             raise ValueError("every actuated joint must be a ball joint of the model")

@@ -71,12 +71,14 @@ class MjxRollout:
         self.sites = np.array(structure.sites)
         self.compiled_rollout = jax.jit(self.rollout)
 
-    def rollout(self, body: Body, qpos0, qvel0, controls) -> Trajectory:
+    def rollout(self, body: Body, qpos0, qvel0, controls, residual=None) -> Trajectory:
         """Simulates len(controls) - 1 frames of ``body`` from (qpos0, qvel0).
 
         ``controls`` (F+1, J, 4): PD target quaternions per actuated joint at each frame time;
-        between frames the target is slerped per simulation step. Returns the trajectory at the
-        F+1 frame times (f = 0 is the initial state).
+        between frames the target is slerped per simulation step. ``residual`` (F+1, 6), optional:
+        a wrench on the root (the free joint's dofs) held from each frame to the next, in units of
+        the body's weight: force (world x, y, z) / (m g) and torque (root axes) / (m g x 1 m).
+        Returns the trajectory at the F+1 frame times (f = 0 is the initial state).
         """
         m = body.model
         d = mjx.make_data(m)
@@ -91,23 +93,27 @@ class MjxRollout:
         steps = self.config.substeps
         fractions = jnp.arange(steps, dtype=dtype) / steps
         kp = jnp.asarray(body.stiffness, dtype)
+        if residual is None:
+            residual = jnp.zeros((len(controls), 6), dtype)
+        weight = m.body_subtreemass[1] * jnp.linalg.norm(m.opt.gravity)  # m g of the whole body, N
+        wrench = jnp.asarray(residual, dtype) * weight
 
-        def frame(d, targets):
-            start, end = targets
+        def frame(d, inputs):
+            start, end, root = inputs
 
             def substep(d, t):
-                return self._step(m, kp, d, rotations.slerp(start, end, t)), None
+                return self._step(m, kp, d, rotations.slerp(start, end, t), root), None
 
             d, _ = jax.lax.scan(substep, d, fractions)
             return d, self._record(m, mjx.kinematics(m, d))
 
-        _, frames = jax.lax.scan(frame, d, (controls[:-1], controls[1:]))
+        _, frames = jax.lax.scan(frame, d, (controls[:-1], controls[1:], wrench[:-1]))
         return jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, frames)
 
-    def _step(self, m, kp, d, targets):
+    def _step(self, m, kp, d, targets, root):
         joint_q = d.qpos[self.qpos_index]
         error = rotations.to_rotvec(rotations.mul(rotations.conj(joint_q), targets))
-        d = d.replace(qfrc_applied=jnp.zeros_like(d.qvel).at[self.dof_index].set(kp * error))
+        d = d.replace(qfrc_applied=jnp.zeros_like(d.qvel).at[self.dof_index].set(kp * error).at[:6].set(root))
         d = mjx.fwd_position(m, d)
         d = mjx.fwd_velocity(m, d)
         d = mjx.fwd_actuation(m, d)
@@ -147,13 +153,13 @@ class MjxSimulator(CompiledModel):
         self.body = make_body(self)
         self.shared = shared_rollout(self.structure, config)
 
-    def rollout(self, qpos0, qvel0, controls) -> Trajectory:
+    def rollout(self, qpos0, qvel0, controls, residual=None) -> Trajectory:
         """``MjxRollout.rollout`` of this body (traceable)."""
-        return self.shared.rollout(self.body, qpos0, qvel0, controls)
+        return self.shared.rollout(self.body, qpos0, qvel0, controls, residual)
 
-    def compiled_rollout(self, qpos0, qvel0, controls) -> Trajectory:
+    def compiled_rollout(self, qpos0, qvel0, controls, residual=None) -> Trajectory:
         """``rollout`` through the structure's compiled program."""
-        return self.shared.compiled_rollout(self.body, qpos0, qvel0, controls)
+        return self.shared.compiled_rollout(self.body, qpos0, qvel0, controls, residual)
 
 
 @functools.lru_cache(maxsize=8)
