@@ -308,10 +308,15 @@ def _run_video(video: Path, config, out: Path | None, overlay: Path | None, json
 
 
 def _video_config(optimizer, max_evals, start, end, max_frames, focal, person_index, keypoints, stopping, checkpoint, seed,
-                  camera=None):
-    from pipelines.video import VideoConfig
+                  camera=None, residual_force=None):
+    from dataclasses import replace
 
-    return VideoConfig(
+    from pipelines.video import VIDEO_LOSS, VideoConfig
+
+    loss = VIDEO_LOSS if residual_force is None else replace(VIDEO_LOSS, residual_force_weight=residual_force)
+    if loss.residual_force_weight < 0:
+        raise typer.BadParameter(f"must be 0 (off) or positive, got {residual_force}", param_hint="--residual-force")
+    return VideoConfig(loss=loss, 
         optimizer=optimizer, max_evals=_number(max_evals, "max-evals"), start=_number(start, "start", float),
         end=_number(end, "end", float), max_frames=_number(max_frames, "max-frames"), focal=_number(focal, "focal", float),
         person_index=_number(person_index, "person-index"), keypoints=keypoints, stopping=stopping,
@@ -335,6 +340,7 @@ def video_command(
     max_frames: Annotated[Optional[str], typer.Option(help="At most this many video frames.")] = None,
     focal: Annotated[Optional[str], typer.Option(help="Focal length, pixels (default: 60 degree field of view across the long side).")] = None,
     camera: Annotated[Optional[str], typer.Option(help="Calibrated camera: OpenCV YAML, JSON (K, dist, R, t), Pose2Sim TOML (FILE#NAME for one of several), or a result file (.h5).")] = None,
+    residual_force: Annotated[Optional[float], typer.Option(help="Penalty weight of a residual root force (0: none; default: the video loss's).")] = None,
     person_index: Annotated[str, typer.Option(help="Which person: 0 the most prominent, 1 the next...")] = "0",
     keypoints: Annotated[Optional[Path], typer.Option(help="Precomputed 2D keypoints (COCO-style JSON or .npz); skips detection.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the summary and metrics as JSON here.")] = None,
@@ -344,7 +350,7 @@ def video_command(
 ) -> None:
     """Reconstruct the person in a video in physical simulation."""
     config = _video_config(optimizer, max_evals, start, end, max_frames, focal, person_index, keypoints, stopping,
-                           checkpoint, seed, camera)  # fmt: skip
+                           checkpoint, seed, camera, residual_force)  # fmt: skip
     _run_video(video, config, out, overlay, json_path)
 
 

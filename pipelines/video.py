@@ -1,5 +1,6 @@
-"""The video flow: frames -> 2D keypoints (BlazePose, or a keypoints file) -> the chosen person ->
-camera and metric 3D -> DiffPhy with the reprojection term -> result file (and overlay video)."""
+"""The video flow: frames -> 2D keypoints (BlazePose, or a keypoints file) -> the chosen person
+(left-right swaps undone) -> camera and metric 3D -> DiffPhy with the reprojection term -> result
+file (and overlay video)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from motion_recon.metrics import foot_skate, mpjpe_2d, total_variation
 from motion_recon.perception.calibration import read_calibration
 from motion_recon.perception.camera_fit import fit_camera, intrinsics
 from motion_recon.perception.cameras import undistort_pixels
+from motion_recon.perception.left_right import LIMBS, unswap
 from motion_recon.perception.people import PersonTrack, select_person
 from motion_recon.perception.video_io import VideoInfo, probe_video, read_frames
 from motion_recon.result_file import MotionResult
@@ -217,10 +219,18 @@ def reconstruct_detections(frames: list, info: VideoInfo, first: int, config: Vi
         warnings.append(f"person {config.person_index} seen only in video frames {first + seen_first}-"
                         f"{first + seen_stop - 1} of {first}-{stop - 1}: reconstructing those")  # fmt: skip
         track, first = trimmed(track, seen_first, seen_stop), first + seen_first
+    keypoints, confidence, world, swapped = unswap(track.keypoints, track.confidence, track.world)
+    if swapped.any():
+        counts = ", ".join(f"{limb} in {n}" for limb, n in zip(LIMBS, swapped.sum(axis=0)) if n)
+        warnings.append(f"left-right swaps of the detections undone: {counts} frames")
+        track = replace(track, keypoints=keypoints, confidence=confidence, world=world)
     unseen = int((~track.found).sum())
     if unseen:
         warnings.append(f"person {config.person_index} not seen in {unseen} of {len(track.found)} frames: "
                         "bridged by interpolation, without 2D weight (observations/confidence2d is 0 there)")  # fmt: skip
+    if calibration is None and config.focal is None:
+        warnings.append(f"focal length assumed: {intrinsics(info.width, info.height)[0, 0]:.0f} px (60 degrees across "
+                        "the long side); --focal or --camera give the true one")  # fmt: skip
     poses = track.world
     if poses is None:  # 2D-only keypoints
         from motion_recon.perception.lifting import lift_poses
