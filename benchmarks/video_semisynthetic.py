@@ -24,7 +24,8 @@ kinematic pelvis height or the trunk tilted 35 degrees from it for more than 0.2
 
 ``--camera default`` fits the camera as ``recon video`` does without a calibration;
 ``--camera calibrated`` gives it the true camera as a calibration file (``--camera``).
-``--residual-force W`` adds the residual root force with penalty weight W (``LossConfig``).
+``--residual-force W`` adds the residual root force with penalty weight W (``LossConfig``);
+``--smooth`` One-Euro filters the detections first (``VideoConfig.smoothing``).
 
 Each run is written to ``benchmarks/results/video_semisynthetic/`` as soon as it finishes and is
 skipped when its file exists (for the same commit-independent settings), so the benchmark resumes
@@ -164,7 +165,8 @@ def scores(motion3d: np.ndarray, camera: Camera, truth: np.ndarray, true_camera:
             "tv": total_variation(motion3d), "foot_skate": foot_skate(motion3d, truth)}  # fmt: skip
 
 
-def run_one(index: int, seed: int, camera_mode: str, optimizer: str, max_evals: int, residual: float) -> dict:
+def run_one(index: int, seed: int, camera_mode: str, optimizer: str, max_evals: int, residual: float,
+            smoothing: bool) -> dict:
     """One sequence, one seed: reconstruct through the keypoints path and score."""
     from dataclasses import replace
 
@@ -182,7 +184,7 @@ def run_one(index: int, seed: int, camera_mode: str, optimizer: str, max_evals: 
             calibration = Path(folder) / "camera.json"
             calibration.write_text(json.dumps(true_camera.to_dict()))
         config = VideoConfig(optimizer=optimizer, max_evals=max_evals, seed=seed,
-                             loss=replace(VIDEO_LOSS, residual_force_weight=residual),
+                             loss=replace(VIDEO_LOSS, residual_force_weight=residual), smoothing=smoothing,
                              camera=None if calibration is None else str(calibration))  # fmt: skip
         run = reconstruct_detections(people, info, 0, config, f"semi-synthetic {name}")
     result = run.result
@@ -195,7 +197,7 @@ def run_one(index: int, seed: int, camera_mode: str, optimizer: str, max_evals: 
                    recoveries=int(result.optimization["recoveries"]),
                    residual_force_pct=result.metrics.get("residual_force_pct", 0.0))  # fmt: skip
     return {"sequence": name, "index": index, "seed": seed, "camera_mode": camera_mode, "untuned": name in UNTUNED,
-            "optimizer": optimizer, "max_evals": max_evals, "residual_force_weight": residual,
+            "optimizer": optimizer, "max_evals": max_evals, "residual_force_weight": residual, "smoothing": smoothing,
             "frames": len(world), "fps": fps,
             "camera": {"width": true_camera.width, "height": true_camera.height, "focal": float(true_camera.K[0, 0]),
                        "distance_m": float(np.linalg.norm(true_camera.centre - world[:, skeleton.ROOT].mean(0))),
@@ -204,8 +206,10 @@ def run_one(index: int, seed: int, camera_mode: str, optimizer: str, max_evals: 
             "wall_s": time.perf_counter() - started}  # fmt: skip
 
 
-def run_path(index: int, seed: int, camera_mode: str, optimizer: str, max_evals: int, residual: float) -> Path:
+def run_path(index: int, seed: int, camera_mode: str, optimizer: str, max_evals: int, residual: float,
+             smoothing: bool) -> Path:
     variant = f"{camera_mode}_{optimizer}{max_evals}" + (f"_residual{residual:g}" if residual > 0 else "")
+    variant += "_smoothed" if smoothing else ""
     return RUNS / f"{SEQUENCES[index]}_{variant}_seed{seed}.json"
 
 
@@ -276,16 +280,18 @@ def main() -> None:
     parser.add_argument("--optimizer", default="adam")
     parser.add_argument("--max-evals", type=int, default=150)
     parser.add_argument("--residual-force", type=float, default=0.0, help="LossConfig.residual_force_weight (0: off)")
-    parser.add_argument("--name", default=None, help="result name (default: video_semisynthetic_<camera>[_residual<w>]_cpu)")
+    parser.add_argument("--smooth", action="store_true", help="One-Euro filter the detections (VideoConfig.smoothing)")
+    parser.add_argument("--name", default=None, help="result name (default: video_semisynthetic_<camera>[_residual<w>][_smoothed]_cpu)")
     args = parser.parse_args()
-    suffix = f"_residual{args.residual_force:g}" if args.residual_force > 0 else ""
+    suffix = (f"_residual{args.residual_force:g}" if args.residual_force > 0 else "") + ("_smoothed" if args.smooth else "")
     name = args.name or f"video_semisynthetic_{args.camera}{suffix}_cpu"
     runs = []
     for seed in _indices(args.seeds):
         for index in _indices(args.sequences):
-            path = run_path(index, seed, args.camera, args.optimizer, args.max_evals, args.residual_force)
+            variant = (args.camera, args.optimizer, args.max_evals, args.residual_force, args.smooth)
+            path = run_path(index, seed, *variant)
             if not path.exists():
-                write_json(path, {**run_one(index, seed, args.camera, args.optimizer, args.max_evals, args.residual_force),
+                write_json(path, {**run_one(index, seed, *variant),
                                   "environment": environment()})  # fmt: skip
             runs.append(json.loads(path.read_text()))
             row = runs[-1]

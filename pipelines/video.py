@@ -21,6 +21,7 @@ from motion_recon.metrics import foot_skate, mpjpe_2d, total_variation
 from motion_recon.perception.calibration import read_calibration
 from motion_recon.perception.camera_fit import fit_camera, intrinsics
 from motion_recon.perception.cameras import undistort_pixels
+from motion_recon.perception.filtering import smooth_track
 from motion_recon.perception.left_right import LIMBS, unswap
 from motion_recon.perception.people import PersonTrack, select_person
 from motion_recon.perception.video_io import VideoInfo, probe_video, read_frames
@@ -51,6 +52,7 @@ class VideoConfig:
     max_frames: int | None = None
     focal: float | None = None
     camera: str | None = None
+    smoothing: bool = False  # One-Euro filter the detections (``perception.filtering.smooth_track``)
     person_index: int = 0
     keypoints: Path | None = None
     stopping: bool = False
@@ -224,6 +226,8 @@ def reconstruct_detections(frames: list, info: VideoInfo, first: int, config: Vi
         counts = ", ".join(f"{limb} in {n}" for limb, n in zip(LIMBS, swapped.sum(axis=0)) if n)
         warnings.append(f"left-right swaps of the detections undone: {counts} frames")
         track = replace(track, keypoints=keypoints, confidence=confidence, world=world)
+    if config.smoothing:
+        track = smooth_track(track)
     unseen = int((~track.found).sum())
     if unseen:
         warnings.append(f"person {config.person_index} not seen in {unseen} of {len(track.found)} frames: "

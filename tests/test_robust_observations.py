@@ -109,3 +109,24 @@ def test_left_right_swaps_are_undone_and_a_clean_track_is_left_alone():
     np.testing.assert_array_equal(fixed, expected)
     np.testing.assert_array_equal(fixed_confidence, confidence)
     np.testing.assert_array_equal(fixed_poses, poses)
+
+
+def test_a_track_is_smoothed_in_body_size_units():
+    """The same still pose with the same relative jitter, seen 200 px or 800 px tall, is smoothed
+    alike: the filter works in units of the body's image height (and of 1.7 m in 3D)."""
+    from motion_recon.perception.filtering import smooth_track
+    from motion_recon.perception.people import PersonTrack
+
+    pixels, poses = _walk_seen_from_the_side()
+    pose = pixels[0] - pixels[0].mean(axis=0)
+    jitter = np.random.default_rng(0).normal(0.0, 0.01, (60, 17, 2))
+    ratios = []
+    for size in (200.0, 800.0):
+        scale = size / np.ptp(pose[:, 1])
+        keypoints = 500.0 + scale * pose + size * jitter
+        track = PersonTrack(keypoints, np.ones((60, 17)), np.tile(poses[0], (60, 1, 1)) + 0.017 * jitter[..., [0, 1, 1]],
+                            25.0, 1000, 1000)  # fmt: skip
+        smoothed = smooth_track(track)
+        ratios.append(np.std(smoothed.keypoints[10:] - (500.0 + scale * pose)) / np.std(size * jitter[10:]))
+        assert np.std(smoothed.world[10:] - poses[0]) < 0.5 * np.std(0.017 * jitter[10:])
+    assert ratios[0] == pytest.approx(ratios[1], rel=1e-9) and ratios[0] < 0.5

@@ -14,9 +14,11 @@ seen sample.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from motion_recon.perception.people import PersonTrack
 
 
 def smoothing_factor(cutoff_hz, fps: float):
@@ -57,3 +59,20 @@ class OneEuro:
             previous = out[t]
             speed = np.where(seen, speed, 0.0)
         return out
+
+
+# Detections of a person, in units of the body's size (2D: its median image height; 3D: metres
+# over a 1.7 m body): still poses smoothed below 1.5 Hz, the cutoff rising by 2 Hz per body
+# height per second of speed.
+BODY_HEIGHT_M = 1.7
+DETECTION_SMOOTHING = OneEuro(min_cutoff=1.5, beta=2.0, d_cutoff=1.0)
+
+
+def smooth_track(track: PersonTrack, settings: OneEuro = DETECTION_SMOOTHING) -> PersonTrack:
+    """``track`` with its keypoints and metric 3D poses One-Euro filtered in body-size units."""
+    seen = track.found
+    heights = np.nanmax(track.keypoints[seen, :, 1], axis=1) - np.nanmin(track.keypoints[seen, :, 1], axis=1)
+    scale = float(np.median(heights)) if seen.any() else 1.0
+    keypoints = settings(track.keypoints / scale, track.fps) * scale
+    world = None if track.world is None else settings(track.world / BODY_HEIGHT_M, track.fps) * BODY_HEIGHT_M
+    return replace(track, keypoints=keypoints, world=world)
