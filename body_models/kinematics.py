@@ -1,15 +1,21 @@
-"""Forward kinematics (JAX) and inverse kinematics (NumPy/SciPy) of the humanoid.
+"""Forward kinematics (JAX) and inverse kinematics (NumPy/SciPy, then JAX) of the humanoid.
 
 A pose is a MuJoCo qpos: root position (3), root quaternion (4), then one local quaternion per
 ball joint in link order; quaternions are (w, x, y, z). Forward kinematics reproduces the
 simulator's keypoint sites exactly, and inverse kinematics turns 17 observed 3D keypoints into the
 pose that reproduces them: each link's rotation aligns its rest-pose child offsets with the
 observed ones (least squares over several children, shortest arc for one child; the twist about
-a single bone, which keypoints do not show, is left at zero).
+a single bone, which keypoints do not show, is left at zero). Keypoints of another skeleton, or
+noisy ones, cannot be matched exactly, and link by link the misfit of each bone is carried to
+every bone after it; ``refine_pose`` then moves all joints at once to the pose closest to all 17
+keypoints in least squares (Levenberg-Marquardt per frame).
 """
 
 from __future__ import annotations
 
+import functools
+
+import jax
 import jax.numpy as jnp
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -26,27 +32,99 @@ def num_qpos(humanoid: Humanoid) -> int:
 
 def forward_kinematics(humanoid: Humanoid, qpos) -> jnp.ndarray:
     """(..., 17, 3) keypoints of (..., nq) poses."""
-    qpos = jnp.asarray(qpos)
-    world_pos, world_rot = [], []
+    tree, link_pos, site_pos = skeleton_arrays(humanoid)
+    return _forward(tree, link_pos, site_pos, qpos)
+
+
+def skeleton_arrays(humanoid: Humanoid) -> tuple[tuple, np.ndarray, np.ndarray]:
+    """The humanoid as (tree, link offsets (L, 3), keypoint offsets (17, 3)): ``tree`` (hashable)
+    holds each link's parent and each keypoint's link, the arrays the body's dimensions."""
+    site_link, site_pos = [0] * NUM_JOINTS, np.zeros((NUM_JOINTS, 3))
     for i, link in enumerate(humanoid.links):
-        local = qpos[..., 3:7] if link.parent < 0 else qpos[..., 3 + 4 * i : 7 + 4 * i]
-        if link.parent < 0:
+        for name, site in link.sites.items():
+            site_link[INDEX[name]], site_pos[INDEX[name]] = i, site
+    tree = (tuple(link.parent for link in humanoid.links), tuple(site_link))
+    return tree, np.array([link.pos for link in humanoid.links], float), site_pos
+
+
+def _forward(tree: tuple, link_pos, site_pos, qpos) -> jnp.ndarray:
+    parents, site_link = tree
+    qpos = jnp.asarray(qpos)
+    link_pos, site_pos = jnp.asarray(link_pos, qpos.dtype), jnp.asarray(site_pos, qpos.dtype)
+    world_pos, world_rot = [], []
+    for i, parent in enumerate(parents):
+        local = qpos[..., 3 + 4 * i : 7 + 4 * i]
+        if parent < 0:
             world_pos.append(qpos[..., :3])
             world_rot.append(local)
         else:
-            parent_rot = world_rot[link.parent]
-            world_pos.append(world_pos[link.parent] + rotations.rotate(parent_rot, jnp.asarray(link.pos, qpos.dtype)))
-            world_rot.append(rotations.mul(parent_rot, local))
-    keypoints = [None] * NUM_JOINTS
-    for i, link in enumerate(humanoid.links):
-        for name, site in link.sites.items():
-            keypoints[INDEX[name]] = world_pos[i] + rotations.rotate(world_rot[i], jnp.asarray(site, qpos.dtype))
+            world_pos.append(world_pos[parent] + rotations.rotate(world_rot[parent], link_pos[i]))
+            world_rot.append(rotations.mul(world_rot[parent], local))
+    keypoints = [world_pos[i] + rotations.rotate(world_rot[i], site_pos[k]) for k, i in enumerate(site_link)]
     return jnp.stack(keypoints, axis=-2)
 
 
 def inverse_kinematics(humanoid: Humanoid, keypoints) -> np.ndarray:
     """(T, nq) poses whose keypoints match (T, 17, 3) observed keypoints as closely as the
-    skeleton allows (exactly for keypoints of the same skeleton)."""
+    skeleton allows (exactly for keypoints of the same skeleton): link by link, then
+    ``refine_pose``."""
+    return refine_pose(humanoid, keypoints, _link_by_link(humanoid, keypoints))
+
+
+REFINE_ITERATIONS = 8
+REFINE_DAMPING = 1e-3  # Levenberg-Marquardt damping, relative to the mean diagonal of J^T J
+
+
+def refine_pose(humanoid: Humanoid, keypoints, qpos) -> np.ndarray:
+    """(T, nq) poses from ``qpos`` moved to the least-squares fit of all 17 (T, 17, 3) keypoints:
+    per frame, ``REFINE_ITERATIONS`` damped Gauss-Newton steps on the root position and a
+    rotation vector per link (applied on the right of its quaternion). A step is kept only
+    where it lowers the error, so the result is never worse than ``qpos``."""
+    tree, link_pos, site_pos = skeleton_arrays(humanoid)
+    out = _refinement(tree)(link_pos, site_pos, np.asarray(qpos, np.float32), np.asarray(keypoints, np.float32))
+    out = np.asarray(out, np.float64)
+    quats = out[:, 3:].reshape(len(out), -1, 4)
+    quats /= np.linalg.norm(quats, axis=-1, keepdims=True)
+    quats *= np.where(quats[..., :1] < 0, -1.0, 1.0)  # w >= 0
+    out[:, 3:] = quats.reshape(len(out), -1)
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _refinement(tree: tuple):
+    """The compiled refinement of every body of one skeleton ``tree`` (its dimensions are data)."""
+    links = len(tree[0])
+
+    def moved(qpos, delta):
+        quats = qpos[3:].reshape(links, 4)
+        quats = rotations.mul(quats, rotations.from_rotvec(delta[3:].reshape(links, 3)))
+        return jnp.concatenate([qpos[:3] + delta[:3], quats.reshape(-1)])
+
+    def refine(link_pos, site_pos, qpos, keypoints):
+        def residual(delta, qpos, keypoints):
+            return (_forward(tree, link_pos, site_pos, moved(qpos, delta)) - keypoints).reshape(-1)
+
+        return jax.vmap(lambda q, k: frame(residual, q, k))(qpos, keypoints)
+
+    def frame(residual, qpos, keypoints):
+        def step(_, qpos):
+            zero = jnp.zeros(3 + 3 * links, qpos.dtype)
+            r = residual(zero, qpos, keypoints)
+            J = jax.jacfwd(residual)(zero, qpos, keypoints)
+            JtJ = J.T @ J
+            damping = REFINE_DAMPING * jnp.mean(jnp.diag(JtJ)) * jnp.eye(len(zero), dtype=qpos.dtype)
+            delta = -jnp.linalg.solve(JtJ + damping, J.T @ r)
+            candidate = moved(qpos, delta)
+            better = jnp.sum(residual(zero, candidate, keypoints) ** 2) < jnp.sum(r**2)
+            return jnp.where(better, candidate, qpos)
+
+        return jax.lax.fori_loop(0, REFINE_ITERATIONS, step, qpos)
+
+    return jax.jit(refine)
+
+
+def _link_by_link(humanoid: Humanoid, keypoints) -> np.ndarray:
+    """The link-by-link solution (module docstring)."""
     keypoints = np.asarray(keypoints, dtype=float)
     if keypoints.ndim != 3 or keypoints.shape[1:] != (NUM_JOINTS, 3):
         raise ValueError(f"keypoints must have shape (T, 17, 3), got {keypoints.shape}")
