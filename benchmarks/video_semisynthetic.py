@@ -28,7 +28,8 @@ kinematic pelvis height or the trunk tilted 35 degrees from it for more than 0.2
 ``--camera calibrated`` gives it the true camera as a calibration file (``--camera``).
 ``--loss residual_force_weight=W`` adds the residual root force with penalty weight W (any
 ``LossConfig`` field of the video loss can be changed so);
-``--smooth`` One-Euro filters the detections first (``VideoConfig.smoothing``).
+``--smooth`` One-Euro filters the detections first (``VideoConfig.smoothing``); ``--targets3d
+skeleton`` makes the fitted skeleton's pose the 3D prior (``VideoConfig.targets3d``).
 
 Each run is written to ``benchmarks/results/video_semisynthetic/`` as soon as it finishes and is
 skipped when its file exists (for the same commit-independent settings), so the benchmark resumes
@@ -172,7 +173,7 @@ def scores(motion3d: np.ndarray, camera: Camera, truth: np.ndarray, true_camera:
 
 
 def run_one(index: int, seed: int, camera_mode: str, optimizer: str, max_evals: int, loss: str,
-            smoothing: bool) -> dict:
+            smoothing: bool, targets3d: str) -> dict:
     """One sequence, one seed: reconstruct through the keypoints path and score."""
     from dataclasses import replace
 
@@ -190,7 +191,7 @@ def run_one(index: int, seed: int, camera_mode: str, optimizer: str, max_evals: 
             calibration = Path(folder) / "camera.json"
             calibration.write_text(json.dumps(true_camera.to_dict()))
         config = VideoConfig(optimizer=optimizer, max_evals=max_evals, seed=seed,
-                             loss=replace(VIDEO_LOSS, **loss_overrides(loss)), smoothing=smoothing,
+                             loss=replace(VIDEO_LOSS, **loss_overrides(loss)), smoothing=smoothing, targets3d=targets3d,
                              camera=None if calibration is None else str(calibration))  # fmt: skip
         run = reconstruct_detections(people, info, 0, config, f"semi-synthetic {name}")
     result = run.result
@@ -204,6 +205,7 @@ def run_one(index: int, seed: int, camera_mode: str, optimizer: str, max_evals: 
                    residual_force_pct=result.metrics.get("residual_force_pct", 0.0))  # fmt: skip
     return {"sequence": name, "index": index, "seed": seed, "camera_mode": camera_mode, "untuned": name in UNTUNED,
             "optimizer": optimizer, "max_evals": max_evals, "loss": loss_overrides(loss), "smoothing": smoothing,
+            "targets3d": targets3d,
             "frames": len(world), "fps": fps,
             "camera": {"width": true_camera.width, "height": true_camera.height, "focal": float(true_camera.K[0, 0]),
                        "distance_m": float(np.linalg.norm(true_camera.centre - world[:, skeleton.ROOT].mean(0))),
@@ -218,9 +220,10 @@ def loss_overrides(text: str) -> dict[str, float]:
     return {name.strip(): float(value) for name, value in pairs}
 
 
-def variant_name(camera_mode: str, optimizer: str, max_evals: int, loss: str, smoothing: bool) -> str:
+def variant_name(camera_mode: str, optimizer: str, max_evals: int, loss: str, smoothing: bool, targets3d: str) -> str:
     overrides = "".join(f"_{name.replace('_weight', '')}{value:g}" for name, value in loss_overrides(loss).items())
-    return f"{camera_mode}_{optimizer}{max_evals}{overrides}" + ("_smoothed" if smoothing else "")
+    return (f"{camera_mode}_{optimizer}{max_evals}{overrides}" + ("_smoothed" if smoothing else "")
+            + ("_skeleton-targets" if targets3d == "skeleton" else ""))  # fmt: skip
 
 
 def run_path(index: int, seed: int, *variant) -> Path:
@@ -299,9 +302,11 @@ def main() -> None:
     parser.add_argument("--max-evals", type=int, default=150)
     parser.add_argument("--loss", default="", help="video loss changes, e.g. residual_force_weight=0.1,keypoint_weight=0.5")
     parser.add_argument("--smooth", action="store_true", help="One-Euro filter the detections (VideoConfig.smoothing)")
+    parser.add_argument("--targets3d", choices=("observed", "skeleton"), default="observed",
+                        help="the 3D prior: the lifted detections or the fitted skeleton's pose (VideoConfig.targets3d)")
     parser.add_argument("--name", default=None, help="result name (default: video_semisynthetic_<variant>_cpu)")
     args = parser.parse_args()
-    variant = (args.camera, args.optimizer, args.max_evals, args.loss, args.smooth)
+    variant = (args.camera, args.optimizer, args.max_evals, args.loss, args.smooth, args.targets3d)
     name = args.name or f"video_semisynthetic_{variant_name(*variant)}_cpu"
     runs = []
     for seed in _indices(args.seeds):

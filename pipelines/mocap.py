@@ -13,6 +13,7 @@ import jax
 import numpy as np
 
 from body_models.fit import Initialisation, initialise
+from body_models.kinematics import forward_kinematics
 from body_models.model_files import physics_model
 from motion_recon import optim, physics
 from motion_recon.datasets import MotionSequence
@@ -53,6 +54,10 @@ class MocapConfig:
     # windows one after another: a window that falls is optimized again from the kinematic state
     # at its start (``diffphy.reconstruct.FallTest``)
     recover: bool = True
+    # the 3D keypoints the loss compares with: the motion's own ("observed"), or the fitted
+    # skeleton's pose (IK, "skeleton"): a prior cleaned of what no body of one size can do
+    # (bones that change length from frame to frame, detector noise)
+    targets3d: str = "observed"
 
 
 def diffphy_optimizer(name: str, checkpoint: str | None = None) -> optim.Optimizer:
@@ -77,6 +82,8 @@ def configured_optimizer(config: MocapConfig) -> optim.Optimizer:
         raise ValueError(f"max_evals must be at least 1, got {config.max_evals}")
     if config.loss.residual_force_weight > 0 and config.engine != "mjx":
         raise ValueError(f"a residual root force is simulated by the mjx engine only, not {config.engine}")
+    if config.targets3d not in ("observed", "skeleton"):
+        raise ValueError(f"3D targets are 'observed' or 'skeleton', not {config.targets3d!r}")
     if config.parallel_rounds < 0:
         raise ValueError(f"parallel rounds must be 0 (windows one after another) or more, got {config.parallel_rounds}")
     return diffphy_optimizer(config.optimizer, config.checkpoint)
@@ -118,14 +125,17 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
     playback = None if config.engine == "mjx" else physics.simulator(model, sim_config, config.engine)
     stop = optim.RelativeDecrease if config.stopping else None
     image_terms = {} if image is None else _image_terms(image, sequence.fps, sim_config.fps, observed, ground)
+    targets3d = init.lifted
+    if config.targets3d == "skeleton":
+        targets3d = np.asarray(forward_kinematics(humanoid, init.qpos), np.float32)
     common = dict(config=config.loss, max_evals=config.max_evals, stop=stop, key=jax.random.key(config.seed),
                   playback=playback, progress=progress, **image_terms)  # fmt: skip
     if config.parallel_rounds:
-        motion = reconstruct_in_parallel(sim, init.lifted, init.reference, init.qpos, init.qvel, optimizer,
+        motion = reconstruct_in_parallel(sim, targets3d, init.reference, init.qpos, init.qvel, optimizer,
                                          rounds=config.parallel_rounds, **common)  # fmt: skip
     else:
         kinematic = (init.qpos, init.qvel) if config.recover else None
-        motion = reconstruct(sim, init.lifted, init.reference, init.qpos[0], init.qvel[0], optimizer, kinematic=kinematic, **common)
+        motion = reconstruct(sim, targets3d, init.reference, init.qpos[0], init.qvel[0], optimizer, kinematic=kinematic, **common)
     simulated = motion.keypoints + np.array([0.0, 0.0, ground], np.float32)
     observed2d = confidence2d = None
     if image is not None:  # 3D was a prior: compare in the image

@@ -53,6 +53,7 @@ class VideoConfig:
     focal: float | None = None
     camera: str | None = None
     smoothing: bool = False  # One-Euro filter the detections (``perception.filtering.smooth_track``)
+    targets3d: str = "observed"  # the 3D prior: the lifted detections, or the fitted skeleton's pose
     person_index: int = 0
     keypoints: Path | None = None
     stopping: bool = False
@@ -61,7 +62,7 @@ class VideoConfig:
 
     def mocap(self) -> MocapConfig:
         return MocapConfig(optimizer=self.optimizer, max_evals=self.max_evals, loss=self.loss, stopping=self.stopping,
-                           seed=self.seed, checkpoint=self.checkpoint)  # fmt: skip
+                           seed=self.seed, checkpoint=self.checkpoint, targets3d=self.targets3d)  # fmt: skip
 
 
 @dataclass
