@@ -175,7 +175,7 @@ def scores(motion3d: np.ndarray, camera: Camera, truth: np.ndarray, true_camera:
 def run_one(index: int, seed: int, camera_mode: str, optimizer: str, max_evals: int, loss: str,
             smoothing: bool, targets3d: str) -> dict:
     """One sequence, one seed: reconstruct through the keypoints path and score."""
-    from dataclasses import replace
+    from dataclasses import asdict, replace
 
     from pipelines.video import VIDEO_LOSS, VideoConfig, reconstruct_detections
 
@@ -204,7 +204,7 @@ def run_one(index: int, seed: int, camera_mode: str, optimizer: str, max_evals: 
                    recoveries=int(result.optimization["recoveries"]),
                    residual_force_pct=result.metrics.get("residual_force_pct", 0.0))  # fmt: skip
     return {"sequence": name, "index": index, "seed": seed, "camera_mode": camera_mode, "untuned": name in UNTUNED,
-            "optimizer": optimizer, "max_evals": max_evals, "loss": loss_overrides(loss), "smoothing": smoothing,
+            "optimizer": optimizer, "max_evals": max_evals, "loss": asdict(config.loss), "smoothing": smoothing,
             "targets3d": targets3d,
             "frames": len(world), "fps": fps,
             "camera": {"width": true_camera.width, "height": true_camera.height, "focal": float(true_camera.K[0, 0]),
@@ -306,6 +306,10 @@ def main() -> None:
                         help="the 3D prior: the lifted detections or the fitted skeleton's pose (VideoConfig.targets3d)")
     parser.add_argument("--name", default=None, help="result name (default: video_semisynthetic_<variant>_cpu)")
     args = parser.parse_args()
+    from dataclasses import asdict
+
+    from pipelines.video import VIDEO_LOSS
+
     variant = (args.camera, args.optimizer, args.max_evals, args.loss, args.smooth, args.targets3d)
     name = args.name or f"video_semisynthetic_{variant_name(*variant)}_cpu"
     runs = []
@@ -325,8 +329,9 @@ def main() -> None:
     print(text)
     write_json(RESULTS / f"{name}.json", {"settings": vars(args), "environment": environment(), **result,
                                           "runs": [r["sequence"] + f"/seed{r['seed']}" for r in runs]})  # fmt: skip
-    write_text(RESULTS / f"{name}.md", f"# recon video on semi-synthetic sequences, {args.camera} camera, "
-                                       f"{args.optimizer} {args.max_evals} evaluations per window\n\n{text}")  # fmt: skip
+    loss = {**asdict(VIDEO_LOSS), **loss_overrides(args.loss)}
+    write_text(RESULTS / f"{name}.md", f"# recon video on semi-synthetic sequences: {variant_name(*variant)}\n\n"
+                                       f"Video loss: {loss}\n\n{text}")  # fmt: skip
     print(f"wrote {RESULTS / name}.json and .md")
 
 
