@@ -18,7 +18,7 @@ from body_models.fit import initialise
 from motion_recon.datasets import MotionSequence
 from motion_recon.diffphy.loss import LossConfig
 from motion_recon.metrics import foot_skate, mpjpe_2d, total_variation
-from motion_recon.perception.calibration import read_calibration
+from motion_recon.perception.calibration import calibration_file, read_calibration
 from motion_recon.perception.camera_fit import fit_camera, intrinsics
 from motion_recon.perception.cameras import undistort_pixels
 from motion_recon.perception.filtering import smooth_track
@@ -194,8 +194,8 @@ def reconstruct_video(path, config: VideoConfig = VideoConfig(), progress: Progr
     """Reconstructs the chosen person of a video in physical simulation (see the module doc)."""
     progress = progress or (lambda stage, done, total: None)
     path = Path(path)
-    if config.camera is not None and not Path(config.camera.partition("#")[0]).is_file():
-        raise FileNotFoundError(f"{config.camera.partition('#')[0]}: no such camera file")  # before detection
+    if config.camera is not None:
+        calibration_file(config.camera)  # a missing or unknown file fails before detection
     detect = config.keypoints is None
     info, first, stop, frames, stage_s = isolated(open_video, path, config.start, config.end, config.max_frames, detect,
                                                   progress=lambda done, total: progress("detect", done, total))  # fmt: skip

@@ -180,6 +180,9 @@ def test_bad_input_gives_one_line_and_keeps_existing_outputs(tmp_path):
         ([str(CLIP), "--end", "0.5", "--person-index", "2"], "person index 2 asked, but 1 person was found"),
         ([str(CLIP), "--keypoints", str(nan_keypoints)], "nan.npz"),
         ([str(CLIP), "--focal", "wide"], "--focal takes a number"),
+        ([str(CLIP), "--camera", str(tmp_path / "calib.yml")], "calib.yml: no such camera file"),
+        ([str(CLIP), "--camera", str(not_video)], "notes.mp4: unknown camera file type '.mp4'"),
+        ([str(CLIP), "--residual-force", "-1"], "--residual-force"),
     ]
     for args, message in cases:
         result = runner.invoke(app, ["video", *args, "--out", str(out)])

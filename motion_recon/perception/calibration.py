@@ -60,18 +60,25 @@ def read_calibration(spec: str | Path, width: int, height: int) -> Calibration:
     """The camera of a calibration file (``path`` or ``path#camera_name``) for a video of
     ``width`` x ``height`` pixels; the intrinsics are scaled when the video is the calibrated
     image resized (same aspect ratio)."""
-    path, _, name = str(spec).partition("#")
-    path = Path(path)
-    if path.suffix.lower() not in SUFFIXES:
-        raise ValueError(f"{path}: unknown camera file type {path.suffix!r} (expected one of {', '.join(SUFFIXES)})")
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such camera file")
+    path, name = calibration_file(spec)
     try:
         record = _READERS[path.suffix.lower()](path, name)
         return _calibration(record, width, height, name or path.stem)
     except ValueError as error:
         message = str(error)
         raise ValueError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+
+
+def calibration_file(spec: str | Path) -> tuple[Path, str]:
+    """(path, camera name or "") of ``path`` or ``path#camera_name``, once the file is known to
+    exist and to be of a readable type (a check that needs no video)."""
+    path, _, name = str(spec).partition("#")
+    path = Path(path)
+    if path.suffix.lower() not in SUFFIXES:
+        raise ValueError(f"{path}: unknown camera file type {path.suffix!r} (expected one of {', '.join(SUFFIXES)})")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such camera file")
+    return path, name
 
 
 def _read_json(path: Path, name: str) -> dict:
