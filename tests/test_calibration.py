@@ -222,3 +222,12 @@ def test_a_calibration_whose_world_is_not_z_up_is_refused(tmp_path):
     path.write_text(json.dumps(tilted.to_dict()))
     with pytest.raises(ValueError, match=r"camera 'y-up': its world z axis is (89|90|91) degrees from the body's up direction"):
         fit_camera(pixels, np.ones(world.shape[:2]), poses, fps, 1080, 1920, calibration=read_calibration(path, 1080, 1920))
+
+
+def test_a_named_camera_of_a_json_mapping(tmp_path):
+    truth = Camera("c2", 1080, 1920, K, DIST, np.eye(3), [0.0, 0.0, 3.0])
+    path = tmp_path / "cameras.json"
+    path.write_text(json.dumps({"c1": {"K": K}, "c2": truth.to_dict()}))
+    np.testing.assert_array_equal(read_calibration(f"{path}#c2", 1080, 1920).camera.t, [0.0, 0.0, 3.0])
+    with pytest.raises(ValueError, match=r"cameras\.json: no camera named 'c3'"):
+        read_calibration(f"{path}#c3", 1080, 1920)

@@ -12,7 +12,8 @@
   and files with ``K``/``D``/``R``/``T``.
 * ``.toml``: Pose2Sim / anipose ``Calib.toml``, one table per camera (``matrix``,
   ``distortions``, ``rotation`` in Rodrigues form, ``translation`` in metres, ``size``,
-  ``fisheye``). A file of several cameras needs the camera's name: ``calib.toml#cam_02``.
+  ``fisheye``). A file of several cameras needs the camera's name: ``calib.toml#cam_02`` (so
+  does a JSON or YAML mapping of named cameras: ``cameras.json#c01``).
 * ``.h5``: the ``camera`` of a result file (``recon video``'s fitted camera, or a dataset's).
 
 Extrinsics (``R``, ``t``: world to camera, OpenCV's convention) are optional. Given, they fix the
