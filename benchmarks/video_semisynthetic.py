@@ -143,15 +143,12 @@ def _unit(rng) -> np.ndarray:
 
 
 def falls(simulated: np.ndarray, kinematic: np.ndarray, fps: float) -> int:
-    """Spans longer than ``FALL_S`` in which the simulated pelvis is below 75 % of the kinematic
-    pelvis height or the trunk is tilted more than 35 degrees from the kinematic trunk."""
-    from motion_recon.diffphy.reconstruct import PELVIS, THORAX, FallTest
+    """Spans longer than ``FALL_S`` in which the simulated pelvis sinks or the trunk tilts away
+    from the kinematic motion by ``FallTest``'s limits (75 % of its pelvis height, 35 degrees)."""
+    from motion_recon.diffphy.reconstruct import FallTest
 
-    test = FallTest()
-    low = simulated[:, PELVIS, 2] < test.min_height_ratio * kinematic[:, PELVIS, 2]
-    trunk, seen = (p[:, THORAX] - p[:, PELVIS] for p in (simulated, kinematic))
-    cosine = np.sum(trunk * seen, -1) / (np.linalg.norm(trunk, axis=-1) * np.linalg.norm(seen, axis=-1))
-    fallen = low | (np.degrees(np.arccos(np.clip(cosine, -1, 1))) > test.max_tilt_deg)
+    sinking, tilt, _ = FallTest().measures(simulated, kinematic)
+    fallen = (sinking >= 1.0) | (tilt >= 1.0)
     spans, run = 0, 0
     for flag in np.append(fallen, False):
         if flag:

@@ -33,8 +33,8 @@ from pipelines.mocap import ImageObservations, MocapConfig, planted_feet, recons
 # smoothness twice the mocap default: detections jump by up to 27 px from frame to frame, and
 # following them costs balance (README, "Benchmark" of the video section, for the settings tried).
 # A residual root force, penalised at 0.1 per (body weight)^2: on the semi-synthetic tuning
-# sequences (benchmarks/video_semisynthetic.py) it took PA-MPJPE from 44.3 to 37-38 mm, below the
-# detections' own 41 mm, where without it the physics was worse than its input.
+# sequences (benchmarks/video_semisynthetic.py, seed 0) it took the mean PA-MPJPE from 44.3 to
+# 35.0 mm, below the detections' own 41.0 mm, where without it the physics was worse than its input.
 VIDEO_LOSS = LossConfig(keypoint_weight=0.1, smoothness_weight=2e-3, planted_foot_weight=1.0,
                         residual_force_weight=0.1)  # fmt: skip
 STAGES = ("decode", "detect", "initialise", "optimize")

@@ -9,7 +9,7 @@ import pytest
 
 from motion_recon.datasets import read_motion
 from motion_recon.paths import data_dir
-from motion_recon.perception.calibration import read_calibration
+from motion_recon.perception.calibration import Calibration, read_calibration
 from motion_recon.perception.camera_fit import fit_camera, intrinsics
 from motion_recon.perception.cameras import Camera, project, undistort_pixels
 
@@ -204,8 +204,7 @@ def test_camera_fit_with_a_calibration_keeps_its_world_and_removes_the_distortio
     # exact poses and pixels: only the depth smoothing (a quadratic over 1 s) moves the root
     error = np.linalg.norm(fitted - world, axis=-1)
     assert np.median(error) < 0.01 and error.max() < 0.03
-    intrinsic_only = read_calibration(tmp_path / "camera.json", 1080, 1920)
-    no_extrinsics = type(intrinsic_only)(camera=intrinsic_only.camera, extrinsics=False)
+    no_extrinsics = Calibration(calibration.camera, extrinsics=False)
     camera, fitted = fit_camera(pixels, np.ones(world.shape[:2]), poses, fps, 1080, 1920, calibration=no_extrinsics)
     np.testing.assert_array_equal(camera.dist, DIST)
     assert np.median(np.linalg.norm(camera.project(fitted) - pixels, axis=-1)) < 1.0

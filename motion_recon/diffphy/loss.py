@@ -6,9 +6,9 @@ Controls are parameterised as rotation vectors ``u`` (W+1, J, 3) that turn refer
 target = reference * exp(u). ``u = 0`` tracks the reference, every ``u`` is a valid rotation, and
 the loss is smooth in ``u``. With a residual root force (``LossConfig.residual_force_weight`` >
 0), ``u`` has ``RESIDUAL_ROWS`` more rows per frame: the 6-D wrench on the root in units of the
-body's weight (``MjxRollout.rollout``), penalised by its mean square. The loss is a pure function of ``u`` and the window's data, the
-simulated body included, so one compiled function serves every window of every body of one joint
-structure.
+body's weight (``MjxRollout.rollout``), penalised by its mean square. The loss is a pure function
+of ``u`` and the window's data, the simulated body included, so one compiled function serves
+every window of every body of one joint structure.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ gaps left at the other window starts are reported (``Reconstruction.gaps``).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -55,20 +56,24 @@ class FallTest:
     max_tilt_deg: float = 35.0
     max_pose_gap_m: float = 0.15
 
-    def deviation(self, simulated: np.ndarray, observed: np.ndarray) -> float:
-        """The largest of the three measures over the frames, each divided by its limit: the
-        window falls when it reaches 1. Frames whose pelvis or thorax is unobserved are skipped."""
-        seen = np.isfinite(observed[:, [PELVIS, THORAX]]).all(axis=(1, 2))
-        if not seen.any():
-            return 0.0
-        simulated, observed = simulated[seen], observed[seen]
+    def measures(self, simulated: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        """(3, T) per frame: sinking, tilt and pose gap, each divided by its limit (1 or more is a
+        fall by that measure); NaN in frames whose pelvis or thorax is unobserved."""
         sinking = (1.0 - simulated[:, PELVIS, 2] / np.maximum(observed[:, PELVIS, 2], 1e-3)) / (1.0 - self.min_height_ratio)
         trunk, trunk_seen = (p[:, THORAX] - p[:, PELVIS] for p in (simulated, observed))
         cosine = np.sum(trunk * trunk_seen, -1) / np.maximum(np.linalg.norm(trunk, axis=-1) * np.linalg.norm(trunk_seen, axis=-1), 1e-9)
         tilt = np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))) / self.max_tilt_deg
         pose = (simulated - simulated[:, PELVIS:PELVIS + 1]) - (observed - observed[:, PELVIS:PELVIS + 1])
-        gap = np.nanmean(np.linalg.norm(pose, axis=-1), axis=-1) / self.max_pose_gap_m
-        return float(np.nanmax(np.stack([sinking, tilt, gap])))
+        with warnings.catch_warnings(action="ignore", category=RuntimeWarning):  # unobserved frames: NaN
+            gap = np.nanmean(np.linalg.norm(pose, axis=-1), axis=-1) / self.max_pose_gap_m
+        seen = np.isfinite(observed[:, [PELVIS, THORAX]]).all(axis=(1, 2))
+        return np.where(seen, np.stack([sinking, tilt, gap]), np.nan)
+
+    def deviation(self, simulated: np.ndarray, observed: np.ndarray) -> float:
+        """The largest of the three ``measures`` over the frames: the window falls when it
+        reaches 1. Frames whose pelvis or thorax is unobserved are skipped."""
+        measures = self.measures(simulated, observed)
+        return float(np.nanmax(measures)) if np.isfinite(measures).any() else 0.0
 
 
 @dataclass
