@@ -225,7 +225,6 @@ def variant_name(camera_mode: str, optimizer: str, max_evals: int, loss: str, sm
 
 def run_path(index: int, seed: int, *variant) -> Path:
     return RUNS / f"{SEQUENCES[index]}_{variant_name(*variant)}_seed{seed}.json"
-    return RUNS / f"{SEQUENCES[index]}_{variant}_seed{seed}.json"
 
 
 METRICS = ("mpjpe_2d", "pa_mpjpe", "w_mpjpe", "tv", "foot_skate")
