@@ -22,6 +22,7 @@ from motion_recon.diffphy.loss import ANKLES, DEFAULT_LOSS, LossConfig
 from motion_recon.diffphy.reconstruct import reconstruct, reconstruct_in_parallel
 from motion_recon.metrics import all_metrics, planted_in_image
 from motion_recon.perception.cameras import Camera
+from motion_recon.physics.mjx_backend import body_weight
 from motion_recon.result_file import MotionResult, window_table
 
 # How each optimizer runs on DiffPhy windows. The physics gives exact gradients (as CppAD did in
@@ -150,8 +151,7 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
         metrics = all_metrics(simulated, observed)
     root_wrench = None
     if config.loss.residual_force_weight > 0:
-        weight = sim.mj_model.body_subtreemass[1] * np.linalg.norm(sim.mj_model.opt.gravity)  # the wrench's unit, N
-        root_wrench = motion.residual * weight
+        root_wrench = motion.residual * float(body_weight(sim.mj_model))
         metrics.update(residual_force_n=float(np.linalg.norm(root_wrench[:, :3], axis=-1).mean()),
                        residual_force_pct=float(100.0 * np.linalg.norm(motion.residual[:, :3], axis=-1).mean()),
                        residual_torque_nm=float(np.linalg.norm(root_wrench[:, 3:], axis=-1).mean()))  # fmt: skip

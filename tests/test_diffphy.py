@@ -213,3 +213,25 @@ def test_a_residual_root_force_is_optimized_and_holds_a_body_in_flight(kinematic
     optimizer = optim.get("adam", learning_rate=0.02)
     result = reconstruct(sim, sequence.keypoints, reference, qpos[0], qvel[0], optimizer, config=config, max_evals=20)
     assert result.residual.shape == (len(sequence.keypoints), 6) and np.abs(result.residual).max() > 1e-3
+
+
+def test_the_residual_wrench_reaches_the_rollout_and_costs_its_weight_times_its_mean_square():
+    """With a rollout that ignores its inputs, the loss of controls (W+1, J + 2, 3) is the
+    residual term alone: weight x mean over frames of the wrench's squared norm."""
+    from motion_recon.physics.model import Trajectory
+
+    frames, joints, keypoints = 4, 3, 5
+    received = {}
+
+    class StillRollout:
+        def rollout(self, body, qpos0, qvel0, targets, residual):
+            received["residual"] = residual
+            return Trajectory(jnp.zeros((frames, keypoints, 3)), None, None, None, None, None)
+
+    wrench = np.random.default_rng(0).normal(size=(frames, 6)).astype(np.float32)
+    u = np.concatenate([np.zeros((frames, joints, 3), np.float32), wrench.reshape(frames, 2, 3)], axis=1)
+    data = WindowData(None, np.zeros(7), np.zeros(6), np.tile(np.float32([1, 0, 0, 0]), (frames, joints, 1)),
+                      np.zeros((frames, keypoints, 3), np.float32), np.ones((frames, keypoints), np.float32))  # fmt: skip
+    loss = window_loss(StillRollout(), LossConfig(residual_force_weight=0.25), u, data)
+    np.testing.assert_array_equal(received["residual"], wrench)
+    assert float(loss) == pytest.approx(0.25 * np.mean(np.sum(wrench**2, axis=-1)), rel=1e-6)

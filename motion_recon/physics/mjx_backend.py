@@ -95,8 +95,7 @@ class MjxRollout:
         kp = jnp.asarray(body.stiffness, dtype)
         if residual is None:
             residual = jnp.zeros((len(controls), 6), dtype)
-        weight = m.body_subtreemass[1] * jnp.linalg.norm(m.opt.gravity)  # m g of the whole body, N
-        wrench = jnp.asarray(residual, dtype) * weight
+        wrench = jnp.asarray(residual, dtype) * body_weight(m)
 
         def frame(d, inputs):
             start, end, root = inputs
@@ -130,6 +129,12 @@ class MjxRollout:
             qpos=d.qpos,
             qvel=d.qvel,
         )
+
+
+def body_weight(model):
+    """m g of the whole body (the root's subtree), N, of an ``mjx`` or ``mujoco`` model: the unit
+    of the residual root wrench."""
+    return model.body_subtreemass[1] * jnp.linalg.norm(model.opt.gravity)
 
 
 def _solve_once(m, d):
