@@ -1,14 +1,17 @@
 """Pose and physics metrics of the paper's evaluation (REFERENCE.md section 5).
 
 Positions are (T, J, 3) metres, world z up; 3D errors are reported in millimetres, 2D errors in
-pixels. Missing observations (NaN) are left out of the means.
+pixels. Missing observations (NaN) are left out of the means. Each error has a per-frame form
+(``*_per_frame``, (T,), NaN in frames with nothing observed) for plots and failure analysis; the
+scalar is the mean over every observed joint of every frame.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-ROOT = 0  # pelvis, the root of the 17-joint layout
+from . import skeleton
+
 CONTACT_HEIGHT = 0.05  # m above the ground
 CONTACT_SPEED = 0.02  # m per frame
 GROUND_QUANTILE = 0.05  # the ground is the mean of the lowest 5 % of foot heights
@@ -21,37 +24,69 @@ def _check(pred, gt, dims: int):
     return pred, gt
 
 
+def joint_errors(pred, gt) -> np.ndarray:
+    """(T, J) distances between two (T, J, D) arrays in their unit; NaN where either is missing."""
+    return np.linalg.norm(np.asarray(pred, float) - np.asarray(gt, float), axis=-1)
+
+
+def frame_means(errors, weights=None) -> np.ndarray:
+    """(T,) mean of (T, J) ``errors`` over each frame's joints, weighted by ``weights`` (T, J) if
+    given; NaN errors are left out, and frames with no weight left are NaN."""
+    weights = np.ones_like(errors) if weights is None else np.asarray(weights, float)
+    weights = np.where(np.isfinite(errors), weights, 0.0)
+    total = weights.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, (np.nan_to_num(errors) * weights).sum(axis=1) / total, np.nan)
+
+
+def root_relative(positions, root: int = skeleton.ROOT) -> np.ndarray:
+    """(T, J, 3) positions less each frame's ``root`` joint."""
+    positions = np.asarray(positions, float)
+    return positions - positions[:, root : root + 1]
+
+
 def mpjpe_g(pred, gt) -> float:
     """Global mean per-joint position error (mm), no alignment."""
     pred, gt = _check(pred, gt, 3)
-    return 1000.0 * float(np.nanmean(np.linalg.norm(pred - gt, axis=-1)))
+    return 1000.0 * float(np.nanmean(joint_errors(pred, gt)))
 
 
-def mpjpe(pred, gt, root: int = ROOT) -> float:
+def mpjpe_g_per_frame(pred, gt) -> np.ndarray:
+    """(T,) ``mpjpe_g`` of each frame (mm)."""
+    pred, gt = _check(pred, gt, 3)
+    return 1000.0 * frame_means(joint_errors(pred, gt))
+
+
+def mpjpe(pred, gt, root: int = skeleton.ROOT) -> float:
     """Mean per-joint position error (mm) after moving each frame's root onto the ground truth's."""
     pred, gt = _check(pred, gt, 3)
-    return mpjpe_g(pred - pred[:, root : root + 1], gt - gt[:, root : root + 1])
+    return mpjpe_g(root_relative(pred, root), root_relative(gt, root))
+
+
+def mpjpe_per_frame(pred, gt, root: int = skeleton.ROOT) -> np.ndarray:
+    """(T,) ``mpjpe`` of each frame (mm)."""
+    pred, gt = _check(pred, gt, 3)
+    return mpjpe_g_per_frame(root_relative(pred, root), root_relative(gt, root))
 
 
 def procrustes_align(pred, gt) -> np.ndarray:
     """``pred`` mapped per frame by the similarity transform (rotation, uniform scale,
-    translation) that best fits ``gt`` in least squares; the rotation is proper (no reflection)."""
+    translation) that best fits ``gt`` in least squares over the joints both have; the rotation
+    is proper (no reflection). Frames with fewer than 3 such joints are NaN. All frames at once."""
     pred, gt = _check(pred, gt, 3)
-    aligned = np.full_like(pred, np.nan)
-    for t in range(len(pred)):
-        valid = np.all(np.isfinite(gt[t]), axis=-1) & np.all(np.isfinite(pred[t]), axis=-1)
-        if valid.sum() < 3:
-            continue
-        p, g = pred[t, valid], gt[t, valid]
-        mu_p, mu_g = p.mean(0), g.mean(0)
-        p0, g0 = p - mu_p, g - mu_g
-        u, s, vt = np.linalg.svd(p0.T @ g0)
-        sign = np.sign(np.linalg.det(u @ vt)) or 1.0
-        d = np.array([1.0, 1.0, sign])
-        rotation = (u * d) @ vt  # applied on the right: p0 @ rotation
-        scale = (s * d).sum() / (p0**2).sum()
-        aligned[t] = scale * (pred[t] - mu_p) @ rotation + mu_g
-    return aligned
+    valid = (np.isfinite(pred).all(-1) & np.isfinite(gt).all(-1)).astype(float)[..., None]  # (T, J, 1)
+    count = np.maximum(valid.sum(axis=1, keepdims=True), 1.0)
+    p, g = np.nan_to_num(pred), np.nan_to_num(gt)
+    mu_p, mu_g = (valid * p).sum(1, keepdims=True) / count, (valid * g).sum(1, keepdims=True) / count
+    p0, g0 = valid * (p - mu_p), valid * (g - mu_g)
+    u, s, vt = np.linalg.svd(np.einsum("tji,tjk->tik", p0, g0))
+    sign = np.where(np.linalg.det(u @ vt) < 0, -1.0, 1.0)
+    d = np.stack([np.ones_like(sign), np.ones_like(sign), sign], axis=-1)  # (T, 3)
+    rotation = (u * d[:, None, :]) @ vt  # applied on the right: p0 @ rotation
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = (s * d).sum(-1) / (p0**2).sum(axis=(1, 2))
+    aligned = scale[:, None, None] * (pred - mu_p) @ rotation + mu_g
+    return np.where(valid.sum(axis=1, keepdims=True) >= 3, aligned, np.nan)
 
 
 def mpjpe_pa(pred, gt) -> float:
@@ -60,13 +95,25 @@ def mpjpe_pa(pred, gt) -> float:
     return mpjpe_g(procrustes_align(pred, gt), gt)
 
 
+def mpjpe_pa_per_frame(pred, gt) -> np.ndarray:
+    """(T,) ``mpjpe_pa`` of each frame (mm)."""
+    pred, gt = _check(pred, gt, 3)
+    return mpjpe_g_per_frame(procrustes_align(pred, gt), gt)
+
+
 def mpjpe_2d(pred, observed, confidence=None) -> float:
     """Mean 2D keypoint distance (pixels), weighted by per-keypoint ``confidence`` (T, J) if given."""
     pred, observed = _check(pred, observed, 2)
-    error = np.linalg.norm(pred - observed, axis=-1)
+    error = joint_errors(pred, observed)
     weight = np.ones_like(error) if confidence is None else np.asarray(confidence, dtype=float)
     weight = np.where(np.isfinite(error), weight, 0.0)
     return float(np.sum(np.nan_to_num(error) * weight) / np.sum(weight))
+
+
+def mpjpe_2d_per_frame(pred, observed, confidence=None) -> np.ndarray:
+    """(T,) ``mpjpe_2d`` of each frame (pixels)."""
+    pred, observed = _check(pred, observed, 2)
+    return frame_means(joint_errors(pred, observed), confidence)
 
 
 def total_variation(positions) -> float:
@@ -80,7 +127,7 @@ def total_variation(positions) -> float:
     return float(np.nansum(change) / len(positions))
 
 
-def foot_skate(pred, reference=None, feet=(3, 6), up: int = 2, contact=None) -> float:
+def foot_skate(pred, reference=None, feet=skeleton.ANKLES, up: int = 2, contact=None) -> float:
     """Percentage of frame transitions in which a foot that should stand still slides.
 
     A ``reference`` foot (ground truth; default: ``pred`` itself) is in contact when it is within
@@ -108,7 +155,7 @@ def foot_skate(pred, reference=None, feet=(3, 6), up: int = 2, contact=None) -> 
     return 100.0 * float(np.mean(np.any(contact & slides, axis=1)))
 
 
-def planted_in_image(keypoints2d, confidence, depth, focal: float, feet=(3, 6), min_confidence: float = 0.5):
+def planted_in_image(keypoints2d, confidence, depth, focal: float, feet=skeleton.ANKLES, min_confidence: float = 0.5):
     """(T - 1, 2) feet standing still as a video shows them: the ankle's pixel motion between two
     frames, at its ``depth`` (T, 2) metres and ``focal`` pixels, is at most 2 cm and it is seen
     (``confidence`` >= ``min_confidence``) in both. The contact reference of foot skate for a

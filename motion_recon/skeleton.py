@@ -27,6 +27,7 @@ MIRROR = {
     "right_shoulder": "left_shoulder", "right_elbow": "left_elbow", "right_wrist": "left_wrist",
 }  # fmt: skip
 FEET = ("left_ankle", "right_ankle")
+ANKLES = (INDEX["right_ankle"], INDEX["left_ankle"])  # indices, in the order of per-foot arrays (right, left)
 
 
 def children(joint: int) -> list[int]:

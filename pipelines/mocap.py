@@ -15,10 +15,10 @@ import numpy as np
 from body_models.fit import Initialisation, initialise
 from body_models.kinematics import forward_kinematics
 from body_models.model_files import physics_model
-from motion_recon import optim, physics
+from motion_recon import optim, physics, skeleton
 from motion_recon.datasets import MotionSequence
 from motion_recon.datasets.sequence import resample
-from motion_recon.diffphy.loss import ANKLES, DEFAULT_LOSS, LossConfig
+from motion_recon.diffphy.loss import DEFAULT_LOSS, LossConfig
 from motion_recon.diffphy.reconstruct import reconstruct, reconstruct_in_parallel
 from motion_recon.metrics import all_metrics, planted_in_image
 from motion_recon.perception.cameras import Camera
@@ -178,8 +178,8 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
 def planted_feet(camera: Camera, keypoints3d: np.ndarray, keypoints2d: np.ndarray, confidence: np.ndarray) -> np.ndarray:
     """(T - 1, 2) frames in which the video shows each foot standing still (``planted_in_image``
     at the depth of the ankles of ``keypoints3d``): foot skate's contact reference for video."""
-    ankles = camera.world_to_camera(np.asarray(keypoints3d, float)[:, ANKLES])
-    return planted_in_image(keypoints2d, confidence, ankles[..., 2], camera.K[0, 0], feet=ANKLES)
+    ankles = camera.world_to_camera(np.asarray(keypoints3d, float)[:, skeleton.ANKLES])
+    return planted_in_image(keypoints2d, confidence, ankles[..., 2], camera.K[0, 0], feet=skeleton.ANKLES)
 
 
 def _image_terms(image: ImageObservations, fps: float, sim_fps: float, observed: np.ndarray, ground: float) -> dict:
@@ -196,7 +196,7 @@ def _image_terms(image: ImageObservations, fps: float, sim_fps: float, observed:
     shifted_t = cam.t + cam.R @ np.array([0.0, 0.0, ground])
     return {"keypoints2d": np.where(seen[..., None], keypoints, 0.0), "weights2d": weights,
             "camera": (cam.K, cam.dist, cam.R, shifted_t),
-            "planted": np.concatenate([np.zeros((1, len(ANKLES))), planted]).astype(np.float32)}  # fmt: skip
+            "planted": np.concatenate([np.zeros((1, len(skeleton.ANKLES))), planted]).astype(np.float32)}  # fmt: skip
 
 
 def provenance(config: MocapConfig, sequence: MotionSequence, checkpoint: str = "") -> dict:

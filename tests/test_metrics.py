@@ -31,6 +31,43 @@ def test_procrustes_removes_similarity_but_not_reflection():
         metrics.mpjpe_pa(gt[..., :2], gt[..., :2])
 
 
+def test_procrustes_aligns_each_frame_on_its_own_observed_joints():
+    """Frame 0 has two joints missing (the similarity is fitted on the rest, the missing stay
+    NaN), frame 1 only two joints (too few for PA: NaN), frame 2 is a mirror image, whose best
+    proper similarity is checked against scipy's ``Rotation.align_vectors``."""
+    rng = np.random.default_rng(4)
+    gt = rng.normal(size=(3, 6, 3))
+    rotation = Rotation.random(3, random_state=5).as_matrix()
+    pred = 0.7 * np.einsum("tij,tkj->tki", rotation, gt) + [0.2, -0.1, 0.5]
+    pred[0, [1, 4]] = np.nan
+    gt[1, 2:] = np.nan
+    pred[2] = gt[2] * [-1.0, 1.0, 1.0]
+    aligned = metrics.procrustes_align(pred, gt)
+    observed = np.isfinite(pred[0]).all(-1)
+    np.testing.assert_allclose(aligned[0, observed], gt[0, observed], atol=1e-12)
+    assert np.isnan(aligned[0, ~observed]).all() and np.isnan(aligned[1]).all()
+    p0, g0 = pred[2] - pred[2].mean(0), gt[2] - gt[2].mean(0)
+    best, _ = Rotation.align_vectors(g0, p0)
+    turned = best.apply(p0)
+    np.testing.assert_allclose(aligned[2], np.sum(g0 * turned) / np.sum(p0**2) * turned + gt[2].mean(0), atol=1e-9)
+    pa = metrics.mpjpe_pa_per_frame(pred, gt)
+    assert pa[0] == pytest.approx(0.0, abs=1e-9) and np.isnan(pa[1]) and pa[2] > 100
+    assert np.isfinite(metrics.mpjpe_g_per_frame(pred, gt)).all()  # MPJPE-G needs one joint per frame
+
+
+def test_per_frame_errors_average_to_the_scalar_when_every_joint_is_seen():
+    rng = np.random.default_rng(6)
+    gt, pred = rng.normal(size=(2, 5, 17, 3))
+    for scalar, per_frame in ((metrics.mpjpe_g, metrics.mpjpe_g_per_frame), (metrics.mpjpe, metrics.mpjpe_per_frame),
+                              (metrics.mpjpe_pa, metrics.mpjpe_pa_per_frame)):  # fmt: skip
+        values = per_frame(pred, gt)
+        assert values.shape == (5,) and np.mean(values) == pytest.approx(scalar(pred, gt), rel=1e-12)
+    confidence = rng.uniform(0.1, 1.0, size=(5, 17))
+    frames = metrics.mpjpe_2d_per_frame(pred[..., :2], gt[..., :2], confidence)
+    error = np.linalg.norm(pred[..., :2] - gt[..., :2], axis=-1)
+    np.testing.assert_allclose(frames, (error * confidence).sum(1) / confidence.sum(1), rtol=1e-12)
+
+
 def test_mpjpe_2d_weights_by_confidence_and_skips_missing():
     observed = np.zeros((1, 3, 2))
     pred = np.array([[[3.0, 4.0], [0.0, 1.0], [0.0, 0.0]]])

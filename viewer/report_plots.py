@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from motion_recon.metrics import ROOT
+from motion_recon.metrics import mpjpe_2d_per_frame, mpjpe_g_per_frame, mpjpe_per_frame
 from motion_recon.perception.cameras import Camera
 from motion_recon.plotting import pyplot
 from motion_recon.result_file import MotionResult
@@ -96,21 +96,14 @@ def loss_figure(plt, results, labels, colours):
 def frame_errors_3d(result: MotionResult) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame root-relative MPJPE and MPJPE-G (mm) of the simulated against the observed 3D
     keypoints; NaN where a frame has no observation."""
-    sim, obs = np.asarray(result.simulated, float), np.asarray(result.observed3d, float)
-    relative = (sim - sim[:, ROOT : ROOT + 1]) - (obs - obs[:, ROOT : ROOT + 1])
-    return tuple(1000.0 * _nanmean(np.linalg.norm(d, axis=-1)) for d in (relative, sim - obs))
+    return mpjpe_per_frame(result.simulated, result.observed3d), mpjpe_g_per_frame(result.simulated, result.observed3d)
 
 
 def frame_errors_2d(result: MotionResult) -> np.ndarray:
     """Per-frame confidence-weighted 2D error (pixels) of the projected simulated keypoints; NaN on
     frames with no confidence."""
     pixels = Camera.from_dict(result.camera).project(np.asarray(result.simulated, float))
-    error = np.linalg.norm(pixels - result.observed2d, axis=-1)
-    weight = np.ones_like(error) if result.confidence2d is None else np.asarray(result.confidence2d, float)
-    weight = np.where(np.isfinite(error), weight, 0.0)
-    total = weight.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, (np.nan_to_num(error) * weight).sum(axis=1) / total, np.nan)
+    return mpjpe_2d_per_frame(pixels, result.observed2d, result.confidence2d)
 
 
 def joint_error_figure(plt, results, labels, colours):
@@ -154,10 +147,3 @@ def contacts_figure(plt, results, labels, colours):
         ax.set_title(f"{label}: ground contact", fontsize="medium", loc="left")
     axes[-1, 0].set_xlabel("time (s)")
     return figure
-
-
-def _nanmean(values: np.ndarray) -> np.ndarray:
-    """Mean over the last axis ignoring NaN; NaN (no warning) where all are NaN."""
-    finite = np.isfinite(values)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(finite, values, 0.0).sum(-1) / finite.sum(-1)

@@ -24,7 +24,6 @@ from .. import skeleton
 from ..perception.cameras import project
 from ..physics import rotations
 
-ANKLES = (skeleton.INDEX["right_ankle"], skeleton.INDEX["left_ankle"])
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ class WindowData(NamedTuple):
     keypoint is missing; frame 0 is the start and is not scored). With ``keypoints2d`` (W+1, K, 2)
     pixels, their weights (W+1, K) (e.g. detector confidences) and a camera ``(K, dist, R, t)``
     (see ``perception.cameras.project``), the 2D reprojection term is added; without them (None)
-    it is left out. ``planted`` (W+1, 2): weight of each ankle (left, right) standing still from
+    it is left out. ``planted`` (W+1, 2): weight of each ankle (right, left) standing still from
     the previous frame to this one (video). ``next_start``: the next window's start when windows
     are optimized in parallel."""
 
@@ -134,7 +133,7 @@ def window_loss(sim, config: LossConfig, u, data: WindowData):
         loss += config.keypoint2d_weight * _weighted_mean_square(pixels, data.keypoints2d[1:], data.weights2d[1:],
                                                                   config.robust_2d_px)  # fmt: skip
     if data.planted is not None and config.planted_foot_weight > 0:
-        ankles = trajectory.keypoints[:, ANKLES]
+        ankles = trajectory.keypoints[:, skeleton.ANKLES]
         slide = jnp.sum(jnp.diff(ankles, axis=0) ** 2, axis=-1)
         loss += config.planted_foot_weight * jnp.sum(data.planted[1:] * slide) / jnp.maximum(jnp.sum(data.planted[1:]), 1.0)
     if data.next_start is not None:
