@@ -40,14 +40,21 @@ def _ints(text: str | None, what: str) -> tuple[int, ...] | None:
         fail(f"--{what} takes comma-separated integers, got {text!r}")
 
 
-def _number(text: str | None, what: str, kind: type = int):
-    """Parses a numeric option here (not by typer) so a bad value is a one-line error."""
-    if text is None:
-        return None
+def integer(option: str):
+    """A typer ``parser`` for ``--option``: an int, or a one-line error (not typer's usage box)."""
+    return lambda text: _number(text, option, int)
+
+
+def number(option: str):
+    """A typer ``parser`` for ``--option``: a float, or a one-line error."""
+    return lambda text: _number(text, option, float)
+
+
+def _number(text, option: str, kind: type):
     try:
         return kind(text)
     except ValueError:
-        fail(f"--{what} takes {'an integer' if kind is int else 'a number'}, got {text!r}")
+        fail(f"--{option} takes {'an integer' if kind is int else 'a number'}, got {text!r}")
 
 
 LOG_EVERY_S = 30.0  # seconds between progress lines when the output is not a terminal (no live bar)
@@ -75,11 +82,11 @@ def bench_functions(
     functions: Annotated[Optional[str], typer.Option(help="Comma-separated function names (default: all 15).")] = None,
     dims: Annotated[Optional[str], typer.Option(help="Comma-separated dimensions (default: 2,10,20,50,100,250,500,1000).")] = None,
     optimizers: Annotated[Optional[str], typer.Option(help="Comma-separated optimizers (default: bfgs,adam,gd-momentum).")] = None,
-    starts: Annotated[Optional[str], typer.Option(help="Random starts per problem (default 64).")] = None,
-    iters: Annotated[Optional[str], typer.Option(help="Iterations per run (default 200).")] = None,
-    seed: Annotated[str, typer.Option(help="Seed of the random starts.")] = "0",
-    start_range: Annotated[str, typer.Option(help="Starts are drawn from U[-R, R]^d.")] = "10",
-    workers: Annotated[Optional[str], typer.Option(help="Processes for scipy's methods (default: CPU count).")] = None,
+    starts: Annotated[Optional[int], typer.Option(parser=integer("starts"), metavar="INTEGER", help="Random starts per problem (default 64).")] = None,
+    iters: Annotated[Optional[int], typer.Option(parser=integer("iters"), metavar="INTEGER", help="Iterations per run (default 200).")] = None,
+    seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed of the random starts.")] = 0,
+    start_range: Annotated[float, typer.Option(parser=number("start-range"), metavar="NUMBER", help="Starts are drawn from U[-R, R]^d.")] = 10.0,
+    workers: Annotated[Optional[int], typer.Option(parser=integer("workers"), metavar="INTEGER", help="Processes for scipy's methods (default: CPU count).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write every record as JSON here.")] = None,
     table: Annotated[Optional[Path], typer.Option(help="Write the Table 8 markdown here.")] = None,
     plots: Annotated[Optional[Path], typer.Option(help="Write performance_profile.png and iteration_ratios.png here.")] = None,
@@ -91,13 +98,13 @@ def bench_functions(
 
     given = {
         "functions": _names(functions), "dims": _ints(dims, "dims"), "optimizers": _names(optimizers),
-        "starts": _number(starts, "starts"), "iterations": _number(iters, "iters"),
-        "workers": _number(workers, "workers"),
+        "starts": starts, "iterations": iters,
+        "workers": workers,
     }
     settings = {**(QUICK if quick else {}), **{k: v for k, v in given.items() if v is not None}}
     try:
         config = BenchmarkConfig(
-            seed=_number(seed, "seed"), start_range=_number(start_range, "start-range", float), **settings
+            seed=seed, start_range=start_range, **settings
         )
     except ValueError as err:
         fail(str(err))
@@ -133,12 +140,12 @@ def train_command(
     optimizer: Annotated[str, typer.Argument(help="optimus or adafactor-mlp.")],
     out: Annotated[Path, typer.Option(help="Checkpoint folder (resumed when it holds a run).")],
     tasks: Annotated[str, typer.Option(help="Task family: functions, or diffphy (the DiffPhy training pool of pipelines/motion_pools.py).")] = "functions",
-    steps: Annotated[str, typer.Option(help="Outer (meta) steps.")] = "1000",
-    batch: Annotated[str, typer.Option(help="Tasks per outer step (antithetic pairs).")] = "8",
-    trunc: Annotated[str, typer.Option(help="Inner steps per PES truncation.")] = "10",
-    seed: Annotated[str, typer.Option(help="Seed of the whole run.")] = "0",
+    steps: Annotated[int, typer.Option(parser=integer("steps"), metavar="INTEGER", help="Outer (meta) steps.")] = 1000,
+    batch: Annotated[int, typer.Option(parser=integer("batch"), metavar="INTEGER", help="Tasks per outer step (antithetic pairs).")] = 8,
+    trunc: Annotated[int, typer.Option(parser=integer("trunc"), metavar="INTEGER", help="Inner steps per PES truncation.")] = 10,
+    seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed of the whole run.")] = 0,
     variant: Annotated[str, typer.Option(help="Optimus ablation: full, no-state, no-structure.")] = "full",
-    hidden_size: Annotated[str, typer.Option(help="Adafactor-MLP width (128 or 512 in the paper).")] = "128",
+    hidden_size: Annotated[int, typer.Option(parser=integer("hidden-size"), metavar="INTEGER", help="Adafactor-MLP width (128 or 512 in the paper).")] = 128,
     init: Annotated[Optional[str], typer.Option(help="Start from this checkpoint folder (fine-tuning).")] = None,
     ray: Annotated[Optional[str], typer.Option(help=RAY_HELP.format(what="PES rollouts (the learner stays here)"))] = None,
 ) -> None:
@@ -148,8 +155,8 @@ def train_command(
 
     try:
         config = TrainConfig(
-            optimizer=optimizer, tasks=tasks, steps=_number(steps, "steps"), batch=_number(batch, "batch"),
-            trunc=_number(trunc, "trunc"), seed=_number(seed, "seed"), init=init,
+            optimizer=optimizer, tasks=tasks, steps=steps, batch=batch,
+            trunc=trunc, seed=seed, init=init,
         )
         with Progress(
             TextColumn(f"[bold]train {optimizer}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -162,7 +169,7 @@ def train_command(
                 progress.update(bar, completed=e["step"], description=line)
                 log("steps", f"step {e['step']}/{config.steps}: {line}", e["step"], config.steps)
 
-            last = run_training(config, out, variant=variant, hidden_size=_number(hidden_size, "hidden-size"),
+            last = run_training(config, out, variant=variant, hidden_size=hidden_size,
                                 ray_address=ray, progress=report)  # fmt: skip
     except (ValueError, FileNotFoundError, ImportError, RuntimeError) as err:
         fail(str(err))
@@ -199,16 +206,16 @@ def _window_progress(label: str) -> Progress:
 def mocap_command(
     file: Annotated[Path, typer.Argument(help="Motion file: Human3.6M .cdf, AIST++ .pkl, .bvh or .npz (T, 17, 3).")],
     optimizer: Annotated[str, typer.Option(help="adam (default: best measured on mocap), bfgs, optimus, adafactor-mlp; or lbfgs, gd-momentum.")] = "adam",
-    max_evals: Annotated[str, typer.Option(help="Function evaluations per window.")] = "50",
+    max_evals: Annotated[int, typer.Option(parser=integer("max-evals"), metavar="INTEGER", help="Function evaluations per window.")] = 50,
     engine: Annotated[str, typer.Option(help="Simulator of the result: mjx, or tds / mujoco (forward only, MJX gradients).")] = "mjx",
     out: Annotated[Optional[Path], typer.Option(help="Result file (HDF5).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the metrics as JSON here.")] = None,
-    start: Annotated[str, typer.Option(help="First frame (in the file's frame rate).")] = "0",
-    frames: Annotated[Optional[str], typer.Option(help="Number of frames (default: to the end).")] = None,
+    start: Annotated[int, typer.Option(parser=integer("start"), metavar="INTEGER", help="First frame (in the file's frame rate).")] = 0,
+    frames: Annotated[Optional[int], typer.Option(parser=integer("frames"), metavar="INTEGER", help="Number of frames (default: to the end).")] = None,
     stopping: Annotated[bool, typer.Option("--stopping", help="Stop a window early by the paper's rule (N = 5).")] = False,
     checkpoint: Annotated[Optional[str], typer.Option(help="Learned optimizer checkpoint folder.")] = None,
-    seed: Annotated[str, typer.Option(help="Seed.")] = "0",
-    parallel: Annotated[str, typer.Option(help="0: windows one after another; R: all windows together, R rounds of multiple shooting (max-evals each).")] = "0",
+    seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed.")] = 0,
+    parallel: Annotated[int, typer.Option(parser=integer("parallel"), metavar="INTEGER", help="0: windows one after another; R: all windows together, R rounds of multiple shooting (max-evals each).")] = 0,
 ) -> None:
     """Reconstruct a motion-capture sequence in physical simulation and print its metrics."""
     from motion_recon.datasets import read_motion
@@ -217,16 +224,16 @@ def mocap_command(
     from pipelines.evaluate import summary
     from pipelines.mocap import MocapConfig, reconstruct_motion
 
-    first, count = _number(start, "start"), _number(frames, "frames")
+    first, count = start, frames
     try:
         if engine not in ("mjx", "tds", "mujoco"):
             raise ValueError(f"unknown engine {engine!r}; choose mjx, tds or mujoco")
         sequence = read_motion(file)
         if first or count is not None:
             sequence = sequence.frames(first, len(sequence.keypoints) if count is None else first + count)
-        config = MocapConfig(optimizer=optimizer, max_evals=_number(max_evals, "max-evals"), engine=engine,
-                             stopping=stopping, seed=_number(seed, "seed"), checkpoint=checkpoint,
-                             parallel_rounds=_number(parallel, "parallel"))  # fmt: skip
+        config = MocapConfig(optimizer=optimizer, max_evals=max_evals, engine=engine,
+                             stopping=stopping, seed=seed, checkpoint=checkpoint,
+                             parallel_rounds=parallel)  # fmt: skip
         unit = "rounds" if config.parallel_rounds else "windows"
         with _window_progress(f"mocap {sequence.name}") as progress:
             bar, log = progress.add_task(unit, total=None), _PipedLog()
@@ -315,16 +322,16 @@ def _video_config(optimizer, max_evals, start, end, max_frames, focal, person_in
 
     loss = VIDEO_LOSS if residual_force is None else replace(VIDEO_LOSS, residual_force_weight=residual_force)
     if loss.residual_force_weight < 0:
-        raise typer.BadParameter(f"must be 0 (off) or positive, got {residual_force}", param_hint="--residual-force")
-    return VideoConfig(loss=loss, 
-        optimizer=optimizer, max_evals=_number(max_evals, "max-evals"), start=_number(start, "start", float),
-        end=_number(end, "end", float), max_frames=_number(max_frames, "max-frames"), focal=_number(focal, "focal", float),
-        person_index=_number(person_index, "person-index"), keypoints=keypoints, stopping=stopping,
-        checkpoint=checkpoint, seed=_number(seed, "seed"), camera=None if camera is None else str(camera),
+        fail(f"--residual-force must be 0 (off) or positive, got {residual_force:g}")
+    return VideoConfig(
+        loss=loss, optimizer=optimizer, max_evals=max_evals, start=start,
+        end=end, max_frames=max_frames, focal=focal,
+        person_index=person_index, keypoints=keypoints, stopping=stopping,
+        checkpoint=checkpoint, seed=seed, camera=None if camera is None else str(camera),
     )
 
 
-VIDEO_MAX_EVALS = "150"  # pipelines.video.VideoConfig.max_evals (not imported here: it loads JAX)
+VIDEO_MAX_EVALS = 150  # pipelines.video.VideoConfig.max_evals (not imported here: it loads JAX)
 VIDEO_OPTIMIZER_HELP = "adam (default: best measured), bfgs, optimus, adafactor-mlp; or lbfgs, gd-momentum."
 
 
@@ -334,19 +341,19 @@ def video_command(
     out: Annotated[Optional[Path], typer.Option(help="Result file (HDF5).")] = None,
     overlay: Annotated[Optional[Path], typer.Option(help="Overlay video (.mp4, H.264): detections and simulated motion.")] = None,
     optimizer: Annotated[str, typer.Option(help=VIDEO_OPTIMIZER_HELP)] = "adam",
-    max_evals: Annotated[str, typer.Option(help="Function evaluations per window.")] = VIDEO_MAX_EVALS,
-    start: Annotated[str, typer.Option(help="Start time, seconds.")] = "0",
-    end: Annotated[Optional[str], typer.Option(help="End time, seconds (default: the end).")] = None,
-    max_frames: Annotated[Optional[str], typer.Option(help="At most this many video frames.")] = None,
-    focal: Annotated[Optional[str], typer.Option(help="Focal length, pixels (default: 60 degree field of view across the long side).")] = None,
+    max_evals: Annotated[int, typer.Option(parser=integer("max-evals"), metavar="INTEGER", help="Function evaluations per window.")] = VIDEO_MAX_EVALS,
+    start: Annotated[float, typer.Option(parser=number("start"), metavar="NUMBER", help="Start time, seconds.")] = 0.0,
+    end: Annotated[Optional[float], typer.Option(parser=number("end"), metavar="NUMBER", help="End time, seconds (default: the end).")] = None,
+    max_frames: Annotated[Optional[int], typer.Option(parser=integer("max-frames"), metavar="INTEGER", help="At most this many video frames.")] = None,
+    focal: Annotated[Optional[float], typer.Option(parser=number("focal"), metavar="NUMBER", help="Focal length, pixels (default: 60 degree field of view across the long side).")] = None,
     camera: Annotated[Optional[str], typer.Option(help="Calibrated camera: OpenCV YAML, JSON (K, dist, R, t), Pose2Sim TOML (FILE#NAME for one of several), or a result file (.h5).")] = None,
-    residual_force: Annotated[Optional[float], typer.Option(help="Penalty weight of a residual root force (0: none; default: the video loss's).")] = None,
-    person_index: Annotated[str, typer.Option(help="Which person: 0 the most prominent, 1 the next...")] = "0",
+    residual_force: Annotated[Optional[float], typer.Option(parser=number("residual-force"), metavar="NUMBER", help="Penalty weight of a residual root force (0: none; default: the video loss's).")] = None,
+    person_index: Annotated[int, typer.Option(parser=integer("person-index"), metavar="INTEGER", help="Which person: 0 the most prominent, 1 the next...")] = 0,
     keypoints: Annotated[Optional[Path], typer.Option(help="Precomputed 2D keypoints (COCO-style JSON or .npz); skips detection.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the summary and metrics as JSON here.")] = None,
     stopping: Annotated[bool, typer.Option("--stopping", help="Stop a window early by the paper's rule (N = 5).")] = False,
     checkpoint: Annotated[Optional[str], typer.Option(help="Learned optimizer checkpoint folder.")] = None,
-    seed: Annotated[str, typer.Option(help="Seed.")] = "0",
+    seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed.")] = 0,
 ) -> None:
     """Reconstruct the person in a video in physical simulation."""
     config = _video_config(optimizer, max_evals, start, end, max_frames, focal, person_index, keypoints, stopping,
@@ -359,14 +366,14 @@ def demo_command(
     out: Annotated[Path, typer.Option(help="Result file (HDF5).")] = Path("demo.h5"),
     overlay: Annotated[Path, typer.Option(help="Overlay video (.mp4).")] = Path("demo_overlay.mp4"),
     optimizer: Annotated[str, typer.Option(help=VIDEO_OPTIMIZER_HELP)] = "adam",
-    max_evals: Annotated[str, typer.Option(help="Function evaluations per window.")] = VIDEO_MAX_EVALS,
-    end: Annotated[Optional[str], typer.Option(help="End time, seconds (default: the whole clip).")] = None,
-    seed: Annotated[str, typer.Option(help="Seed.")] = "0",
+    max_evals: Annotated[int, typer.Option(parser=integer("max-evals"), metavar="INTEGER", help="Function evaluations per window.")] = VIDEO_MAX_EVALS,
+    end: Annotated[Optional[float], typer.Option(parser=number("end"), metavar="NUMBER", help="End time, seconds (default: the whole clip).")] = None,
+    seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed.")] = 0,
 ) -> None:
     """Run ``recon video`` on the bundled clip (data/samples/walk.mp4): writes demo.h5 and demo_overlay.mp4."""
     from motion_recon.paths import data_dir
 
-    config = _video_config(optimizer, max_evals, "0", end, None, None, "0", None, False, None, seed)
+    config = _video_config(optimizer, max_evals, 0.0, end, None, None, 0, None, False, None, seed)
     _run_video(data_dir() / "samples" / "walk.mp4", config, out, overlay, None)
 
 
@@ -377,7 +384,7 @@ def render_command(
     video: Annotated[Optional[Path], typer.Option(help="Video to draw over (default: the one the result was made from, if it is still there).")] = None,
     scene_only: Annotated[bool, typer.Option("--scene-only", help="The 3D scene alone, without the video.")] = False,
     side_by_side: Annotated[bool, typer.Option("--side-by-side", help="Beside the video, a 3D view of the body, floor and contacts.")] = False,
-    first: Annotated[Optional[str], typer.Option(help="Video frame the result starts at (default: from the result).")] = None,
+    first: Annotated[Optional[int], typer.Option(parser=integer("first"), metavar="INTEGER", help="Video frame the result starts at (default: from the result).")] = None,
 ) -> None:
     """Render a result as a video: the simulated body over the video frames with the observed 2D
     keypoints, or (mocap results, --scene-only) the 3D scene alone."""
@@ -392,7 +399,7 @@ def render_command(
             if not video.is_file():
                 raise FileNotFoundError(f"{video}: no such file")
             source = video
-        start = _number(first, "first") if first is not None else start
+        start = first if first is not None else start
         with Progress(TextColumn("[bold]{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console) as progress:  # fmt: skip
             bars = _StageBars(progress)
@@ -410,13 +417,13 @@ def eval_command(
     root: Annotated[Path, typer.Option(help="Dataset root (Human3.6M: holds S9/MyPoseFeatures/...; AIST++: holds keypoints3d/).")],
     split: Annotated[Optional[str], typer.Option(help="h36m: val (Table 6) or physcap; aist: aist15 (Table 5).")] = None,
     optimizer: Annotated[str, typer.Option(help="adam (default: best measured on mocap), bfgs, optimus, adafactor-mlp; or lbfgs, gd-momentum.")] = "adam",
-    max_evals: Annotated[str, typer.Option(help="Function evaluations per window.")] = "50",
+    max_evals: Annotated[int, typer.Option(parser=integer("max-evals"), metavar="INTEGER", help="Function evaluations per window.")] = 50,
     stopping: Annotated[bool, typer.Option("--stopping", help="Stop a window early by the paper's rule (N = 5).")] = False,
     checkpoint: Annotated[Optional[str], typer.Option(help="Learned optimizer checkpoint folder.")] = None,
-    limit: Annotated[Optional[str], typer.Option(help="Only the first N sequences.")] = None,
+    limit: Annotated[Optional[int], typer.Option(parser=integer("limit"), metavar="INTEGER", help="Only the first N sequences.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Folder for one result file per sequence.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write per-sequence and mean metrics as JSON here.")] = None,
-    seed: Annotated[str, typer.Option(help="Seed.")] = "0",
+    seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed.")] = 0,
     ray: Annotated[Optional[str], typer.Option(help=RAY_HELP.format(what="sequences (one task each)"))] = None,
 ) -> None:
     """Evaluate on a protocol split and print the paper's Table 2 columns, mean and per sequence;
@@ -427,8 +434,8 @@ def eval_command(
 
     split = split or {"h36m": "val", "aist": "aist15"}.get(dataset)
     try:
-        config = MocapConfig(optimizer=optimizer, max_evals=_number(max_evals, "max-evals"), stopping=stopping,
-                             seed=_number(seed, "seed"), checkpoint=checkpoint)  # fmt: skip
+        config = MocapConfig(optimizer=optimizer, max_evals=max_evals, stopping=stopping,
+                             seed=seed, checkpoint=checkpoint)  # fmt: skip
         with Progress(
             TextColumn(f"[bold]eval {dataset} {split}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("{task.description}"), console=console, transient=True,
@@ -439,7 +446,7 @@ def eval_command(
                 progress.update(bar, completed=done, total=total, description=name)
                 log("sequences", f"eval {dataset} {split}: {done}/{total} sequences done ({name})", done, total)
 
-            evaluation = evaluate(dataset, root, str(split), config, out_dir=out, limit=_number(limit, "limit"),
+            evaluation = evaluate(dataset, root, str(split), config, out_dir=out, limit=limit,
                                   ray_address=ray, progress=report)  # fmt: skip
     except (ValueError, FileNotFoundError, ImportError) as err:
         fail(str(err))
@@ -499,13 +506,13 @@ def report_command(
 def view_command(
     result_file: Annotated[Path, typer.Argument(help="A result file written by recon mocap / video / eval.")],
     host: Annotated[str, typer.Option(help="Address to serve on (0.0.0.0: every network interface).")] = "127.0.0.1",
-    port: Annotated[str, typer.Option(help="Port (the next free one when taken).")] = "8080",
+    port: Annotated[int, typer.Option(parser=integer("port"), metavar="INTEGER", help="Port (the next free one when taken).")] = 8080,
 ) -> None:
     """Open a result in an interactive 3D viewer in the browser (body, keypoints, contacts, losses)."""
     from viewer.interactive import serve
 
     try:
-        serve(result_file, host=host, port=_number(port, "port"))
+        serve(result_file, host=host, port=port)
     except (ValueError, FileNotFoundError, ImportError, RuntimeError) as err:
         fail(str(err))
 

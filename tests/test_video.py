@@ -211,7 +211,7 @@ def test_bad_input_gives_one_line_and_keeps_existing_outputs(tmp_path):
         ([str(CLIP), "--focal", "wide"], "--focal takes a number"),
         ([str(CLIP), "--camera", str(tmp_path / "calib.yml")], "calib.yml: no such camera file"),
         ([str(CLIP), "--camera", str(not_video)], "notes.mp4: unknown camera file type '.mp4'"),
-        ([str(CLIP), "--residual-force", "-1"], "--residual-force"),
+        ([str(CLIP), "--residual-force", "-1"], "--residual-force must be 0 (off) or positive, got -1"),
     ]
     for args, message in cases:
         result = runner.invoke(app, ["video", *args, "--out", str(out)])
@@ -222,7 +222,7 @@ def test_bad_input_gives_one_line_and_keeps_existing_outputs(tmp_path):
 
 
 def test_recon_video_and_demo_default_to_the_config_budget():
-    assert int(VIDEO_MAX_EVALS) == VideoConfig.max_evals
+    assert VIDEO_MAX_EVALS == VideoConfig.max_evals
 
 
 def test_opencv_and_mediapipe_stayed_out_of_this_process():
