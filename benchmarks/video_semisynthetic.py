@@ -29,7 +29,8 @@ kinematic pelvis height or the trunk tilted 35 degrees from it for more than 0.2
 ``--loss residual_force_weight=W`` adds the residual root force with penalty weight W (any
 ``LossConfig`` field of the video loss can be changed so);
 ``--smooth`` One-Euro filters the detections first (``VideoConfig.smoothing``); ``--targets3d
-skeleton`` makes the fitted skeleton's pose the 3D prior (``VideoConfig.targets3d``).
+skeleton`` makes the fitted skeleton's pose the 3D prior (``VideoConfig.targets3d``);
+``--estimate-focal`` estimates the focal length instead of assuming it (``VideoConfig.estimate_focal``).
 
 Each run is written to ``benchmarks/results/video_semisynthetic/`` as soon as it finishes and is
 skipped when its file exists (for the same commit-independent settings), so the benchmark resumes
@@ -37,6 +38,7 @@ across sessions; the table and JSON are written from every run present.
 
     python benchmarks/video_semisynthetic.py [--seeds 0,1,2] [--camera default|calibrated]
         [--sequences 0-13] [--optimizer adam] [--max-evals 150] [--loss NAME=VALUE,...] [--smooth]
+        [--targets3d observed|skeleton] [--estimate-focal]
 """
 
 from __future__ import annotations
@@ -170,7 +172,7 @@ def scores(motion3d: np.ndarray, camera: Camera, truth: np.ndarray, true_camera:
 
 
 def run_one(index: int, seed: int, camera_mode: str, optimizer: str, max_evals: int, loss: str,
-            smoothing: bool, targets3d: str) -> dict:
+            smoothing: bool, targets3d: str, focal_estimate: bool) -> dict:
     """One sequence, one seed: reconstruct through the keypoints path and score."""
     from dataclasses import asdict, replace
 
@@ -189,7 +191,7 @@ def run_one(index: int, seed: int, camera_mode: str, optimizer: str, max_evals: 
             calibration.write_text(json.dumps(true_camera.to_dict()))
         config = VideoConfig(optimizer=optimizer, max_evals=max_evals, seed=seed,
                              loss=replace(VIDEO_LOSS, **loss_overrides(loss)), smoothing=smoothing, targets3d=targets3d,
-                             camera=None if calibration is None else str(calibration))  # fmt: skip
+                             camera=None if calibration is None else str(calibration), estimate_focal=focal_estimate)  # fmt: skip
         run = reconstruct_detections(people, info, 0, config, f"semi-synthetic {name}")
     result = run.result
     if run.first != 0 or len(result.simulated) != len(world):
@@ -202,7 +204,7 @@ def run_one(index: int, seed: int, camera_mode: str, optimizer: str, max_evals: 
                    residual_force_pct=result.metrics.get("residual_force_pct", 0.0))  # fmt: skip
     return {"sequence": name, "index": index, "seed": seed, "camera_mode": camera_mode, "untuned": name in UNTUNED,
             "optimizer": optimizer, "max_evals": max_evals, "loss": asdict(config.loss), "smoothing": smoothing,
-            "targets3d": targets3d,
+            "targets3d": targets3d, "estimate_focal": focal_estimate,
             "frames": len(world), "fps": fps,
             "camera": {"width": true_camera.width, "height": true_camera.height, "focal": float(true_camera.K[0, 0]),
                        "distance_m": float(np.linalg.norm(true_camera.centre - world[:, skeleton.ROOT].mean(0))),
@@ -217,10 +219,11 @@ def loss_overrides(text: str) -> dict[str, float]:
     return {name.strip(): float(value) for name, value in pairs}
 
 
-def variant_name(camera_mode: str, optimizer: str, max_evals: int, loss: str, smoothing: bool, targets3d: str) -> str:
+def variant_name(camera_mode: str, optimizer: str, max_evals: int, loss: str, smoothing: bool, targets3d: str,
+                 focal_estimate: bool) -> str:  # fmt: skip
     overrides = "".join(f"_{name.replace('_weight', '')}{value:g}" for name, value in loss_overrides(loss).items())
     return (f"{camera_mode}_{optimizer}{max_evals}{overrides}" + ("_smoothed" if smoothing else "")
-            + ("_skeleton-targets" if targets3d == "skeleton" else ""))  # fmt: skip
+            + ("_skeleton-targets" if targets3d == "skeleton" else "") + ("_focal-estimated" if focal_estimate else ""))  # fmt: skip
 
 
 def run_path(index: int, seed: int, *variant) -> Path:
@@ -300,13 +303,15 @@ def main() -> None:
     parser.add_argument("--smooth", action="store_true", help="One-Euro filter the detections (VideoConfig.smoothing)")
     parser.add_argument("--targets3d", choices=("observed", "skeleton"), default="observed",
                         help="the 3D prior: the lifted detections or the fitted skeleton's pose (VideoConfig.targets3d)")
+    parser.add_argument("--estimate-focal", action="store_true",
+                        help="with --camera default: estimate the focal length (VideoConfig.estimate_focal)")
     parser.add_argument("--name", default=None, help="result name (default: video_semisynthetic_<variant>_cpu)")
     args = parser.parse_args()
     from dataclasses import asdict
 
     from pipelines.video import VIDEO_LOSS
 
-    variant = (args.camera, args.optimizer, args.max_evals, args.loss, args.smooth, args.targets3d)
+    variant = (args.camera, args.optimizer, args.max_evals, args.loss, args.smooth, args.targets3d, args.estimate_focal)
     name = args.name or f"video_semisynthetic_{variant_name(*variant)}_cpu"
     runs = []
     for seed in _indices(args.seeds):

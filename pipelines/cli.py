@@ -315,7 +315,7 @@ def _run_video(video: Path, config, out: Path | None, overlay: Path | None, json
 
 
 def _video_config(optimizer, max_evals, start, end, max_frames, focal, person_index, keypoints, stopping, checkpoint, seed,
-                  camera=None, residual_force=None):
+                  camera=None, residual_force=None, estimate_focal=False):
     from dataclasses import replace
 
     from pipelines.video import VIDEO_LOSS, VideoConfig
@@ -325,7 +325,7 @@ def _video_config(optimizer, max_evals, start, end, max_frames, focal, person_in
         fail(f"--residual-force must be 0 (off) or positive, got {residual_force:g}")
     return VideoConfig(
         loss=loss, optimizer=optimizer, max_evals=max_evals, start=start,
-        end=end, max_frames=max_frames, focal=focal,
+        end=end, max_frames=max_frames, focal=focal, estimate_focal=estimate_focal,
         person_index=person_index, keypoints=keypoints, stopping=stopping,
         checkpoint=checkpoint, seed=seed, camera=None if camera is None else str(camera),
     )
@@ -346,6 +346,7 @@ def video_command(
     end: Annotated[Optional[float], typer.Option(parser=number("end"), metavar="NUMBER", help="End time, seconds (default: the end).")] = None,
     max_frames: Annotated[Optional[int], typer.Option(parser=integer("max-frames"), metavar="INTEGER", help="At most this many video frames.")] = None,
     focal: Annotated[Optional[float], typer.Option(parser=number("focal"), metavar="NUMBER", help="Focal length, pixels (default: 60 degree field of view across the long side).")] = None,
+    estimate_focal: Annotated[bool, typer.Option("--estimate-focal", help="Without --focal or --camera, estimate the focal length from the body's perspective.")] = False,
     camera: Annotated[Optional[str], typer.Option(help="Calibrated camera: OpenCV YAML, JSON (K, dist, R, t), Pose2Sim TOML (FILE#NAME for one of several), or a result file (.h5).")] = None,
     residual_force: Annotated[Optional[float], typer.Option(parser=number("residual-force"), metavar="NUMBER", help="Penalty weight of a residual root force (0: none; default: the video loss's).")] = None,
     person_index: Annotated[int, typer.Option(parser=integer("person-index"), metavar="INTEGER", help="Which person: 0 the most prominent, 1 the next...")] = 0,
@@ -357,7 +358,7 @@ def video_command(
 ) -> None:
     """Reconstruct the person in a video in physical simulation."""
     config = _video_config(optimizer, max_evals, start, end, max_frames, focal, person_index, keypoints, stopping,
-                           checkpoint, seed, camera, residual_force)  # fmt: skip
+                           checkpoint, seed, camera, residual_force, estimate_focal)  # fmt: skip
     _run_video(video, config, out, overlay, json_path)
 
 

@@ -19,7 +19,7 @@ from motion_recon.datasets import MotionSequence
 from motion_recon.diffphy.loss import LossConfig
 from motion_recon.metrics import foot_skate, mpjpe_2d, total_variation
 from motion_recon.perception.calibration import calibration_file, read_calibration
-from motion_recon.perception.camera_fit import fit_camera, intrinsics
+from motion_recon.perception.camera_fit import estimate_focal, fit_camera, intrinsics
 from motion_recon.perception.cameras import undistort_pixels
 from motion_recon.perception.filtering import smooth_track
 from motion_recon.perception.left_right import LIMBS, unswap
@@ -55,6 +55,7 @@ class VideoConfig:
     end: float | None = None
     max_frames: int | None = None
     focal: float | None = None
+    estimate_focal: bool = False  # without focal or camera: from the body's perspective (``camera_fit.estimate_focal``)
     camera: str | None = None
     smoothing: bool = False  # One-Euro filter the detections (``perception.filtering.smooth_track``)
     targets3d: str = "observed"  # the 3D prior: the lifted detections, or the fitted skeleton's pose
@@ -237,20 +238,26 @@ def reconstruct_detections(frames: list, info: VideoInfo, first: int, config: Vi
     if unseen:
         warnings.append(f"person {config.person_index} not seen in {unseen} of {len(track.found)} frames: "
                         "bridged by interpolation, without 2D weight (observations/confidence2d is 0 there)")  # fmt: skip
-    if calibration is None and config.focal is None:
+    focal = config.focal
+    if calibration is None and focal is None and config.estimate_focal and track.world is not None:
+        focal = estimate_focal(track.keypoints, track.confidence, track.world, info.width, info.height)
+        warnings.append(f"focal length estimated from the body's perspective: {focal:.0f} px; --focal or --camera "
+                        "give the true one")  # fmt: skip
+    elif calibration is None and focal is None:
         warnings.append(f"focal length assumed: {intrinsics(info.width, info.height)[0, 0]:.0f} px (60 degrees across "
-                        "the long side); --focal or --camera give the true one")  # fmt: skip
+                        "the long side" + ("; 2D-only keypoints cannot tell it" if config.estimate_focal else "")
+                        + "); --focal or --camera give the true one")  # fmt: skip
     poses = track.world
     if poses is None:  # 2D-only keypoints
         from motion_recon.perception.lifting import lift_poses
 
         if calibration is None:
-            poses = lift_poses(track.keypoints, track.confidence, intrinsics(info.width, info.height, config.focal))
+            poses = lift_poses(track.keypoints, track.confidence, intrinsics(info.width, info.height, focal))
         else:
             K, dist = calibration.camera.K, calibration.camera.dist
             poses = lift_poses(undistort_pixels(track.keypoints, K, dist), track.confidence, K)
     camera, world = fit_camera(track.keypoints, track.confidence, poses, info.fps, info.width, info.height,
-                               config.focal, calibration)  # fmt: skip
+                               focal, calibration)  # fmt: skip
     sequence = MotionSequence(Path(info.path).stem, world, info.fps, "h36m17",
                               source={**track.source, "frames": [first, first + len(world)]})  # fmt: skip
     mocap = config.mocap()

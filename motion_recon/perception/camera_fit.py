@@ -1,9 +1,10 @@
 """A camera and a metric 3D motion from one video's 2D keypoints and pelvis-centred 3D poses.
 
-1. Intrinsics: those of a calibration (``--camera``), else focal length from ``--focal`` or a
-   60 degree field of view across the frame's long side (a typical phone or webcam, whichever
-   way it is held), principal point at the image centre, no lens distortion. A calibration's
-   lens distortion is removed from the keypoints for the steps below.
+1. Intrinsics: those of a calibration (``--camera``), else focal length from ``--focal``, or
+   ``estimate_focal`` (the focal length whose perspective best fits the metric 3D poses to the
+   2D keypoints), or a 60 degree field of view across the frame's long side (a typical phone or
+   webcam, whichever way it is held); principal point at the image centre, no lens distortion.
+   A calibration's lens distortion is removed from the keypoints for the steps below.
 2. Root translation per frame: the pelvis-centred pose (camera axes, metres) shifted by the t that
    best reprojects it onto the 2D keypoints (confidence-weighted linear least squares, the
    pinhole equations multiplied out). Its depth, poorly seen by one camera, is smoothed over a
@@ -32,16 +33,24 @@ from motion_recon.perception.cameras import Camera, undistort_pixels
 
 DEFAULT_FOV_DEG = 60.0  # across the frame's long side
 # Up direction (``up_direction``): how far each piece of evidence may be off, one standard
-# deviation. On the semi-synthetic tuning sequences (benchmarks/video_semisynthetic.py: walk,
-# dance, two synthetic motions; seeds 0-4) the mean error of the up direction fell from 6.2 to
-# 3.4 degrees (worst 20.8 to 7.8), on the other ten sequences (seeds 0-2) from 11.6 to 5.9
-# (worst 85 to 15: a spin kick's feet in the air had been fitted as the ground plane).
+# deviation, chosen on the semi-synthetic tuning sequences (walk, dance, two synthetic motions;
+# seeds 0-4: mean error of the up direction 6.2 -> 3.4 degrees, worst 20.8 -> 7.8).
+# benchmarks/camera_fit.py (seeds 0-2) gives 3.2 (worst 7.8) there and 5.9 (14.6) on the other
+# ten sequences, where the plane through the lower feet of before gave 11.6 (85: a spin kick's
+# raised foot had been fitted as the ground).
 BODY_AXIS_DEG = 10.0
 STANCE_HEIGHT_M = 0.1
 STANCE_BAND_M = 0.1  # ankles farther than this from the lowest tenth of ankle heights: in the air (or outliers)
 TRAVEL_LEVEL_M = 0.05
 TRAVEL_SPREAD_M = 0.25  # RMS spread of the pelvis along its main direction that counts as travel
 UP_ITERATIONS = 10
+# Focal length estimate (``estimate_focal``): candidates from 0.22x to 4.5x the default, and a
+# log-normal prior about the default of this standard deviation, chosen on the semi-synthetic
+# tuning sequences (seeds 0-2; benchmarks/camera_fit.py):
+# median |log(estimate / true)| 0.23 (default) -> 0.06 there, 0.16 -> 0.08 on the other ten
+# (worst 0.47 -> 0.27). Detections whose 3D was lifted from 2D at an assumed focal cannot tell.
+FOCAL_LOG_RANGE = 1.5
+FOCAL_PRIOR_LOG_SD = 0.5
 DEPTH_SMOOTHING_S = 1.0  # Savitzky-Golay window of the root depth, seconds
 ANKLE_HEIGHT_M = 0.08  # ankle joint above the sole, before the body is fitted
 # a calibration's world z this far (degrees) from the body's mean up direction is not "up"
@@ -77,6 +86,34 @@ def root_translation(pose: np.ndarray, pixels: np.ndarray, confidence: np.ndarra
         return np.linalg.lstsq(rows, rhs, rcond=None)[0]
     xy = np.linalg.lstsq(rows[:, :2], rhs - rows[:, 2] * depth, rcond=None)[0]
     return np.array([xy[0], xy[1], depth])
+
+
+def estimate_focal(pixels: np.ndarray, confidence: np.ndarray, poses: np.ndarray, width: int, height: int) -> float:
+    """The focal length (px) that best fits (T, 17, 3) pelvis-centred metric ``poses`` (camera
+    axes) to their (T, 17, 2) ``pixels``: per frame the best root translation at each candidate
+    focal length, scored by the frames' confidence-weighted mean squared reprojection error as a
+    likelihood with one independent error per frame, times a log-normal prior about the default
+    (60 degrees across the long side). A body far from the camera shows little perspective and
+    leaves the default; one within a few metres fixes the focal length to about 10 %."""
+    default = intrinsics(width, height)[0, 0]
+    valid = confidence >= SEEN_CONFIDENCE
+    frames = np.flatnonzero((valid.sum(axis=1) >= 6) & np.isfinite(poses).all(axis=(1, 2)))
+    if not len(frames):
+        raise ValueError("no frame sees enough of the person (6 keypoints) to estimate the focal length")
+    candidates = default * np.exp(np.linspace(-FOCAL_LOG_RANGE, FOCAL_LOG_RANGE, 61))
+    scores = []
+    for focal in candidates:
+        K = intrinsics(width, height, focal)
+        squared, weight = 0.0, 0.0
+        for t in frames:
+            v = valid[t]
+            placed = poses[t, v] + root_translation(poses[t, v], pixels[t, v], confidence[t, v], K)
+            projected = focal * placed[:, :2] / placed[:, 2:] + K[:2, 2]
+            squared += np.sum(confidence[t, v] * np.sum((projected - pixels[t, v]) ** 2, axis=-1))
+            weight += np.sum(confidence[t, v])
+        prior = np.log(focal / default) ** 2 / (2 * FOCAL_PRIOR_LOG_SD**2)
+        scores.append(0.5 * len(frames) * np.log(squared / weight) + prior)
+    return float(candidates[int(np.argmin(scores))])
 
 
 def _interpolate(values: np.ndarray, seen: np.ndarray) -> np.ndarray:
