@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from motion_recon.functions.benchmark import environment
+from motion_recon.provenance import record
 from motion_recon.io import write_json, write_text
 from motion_recon.perception.camera_fit import estimate_focal, fit_camera, intrinsics
 from motion_recon.perception.left_right import unswap
@@ -64,7 +64,7 @@ def main() -> None:
     rows = [measure(index, int(seed)) for seed in args.seeds.split(",") for index in range(len(SEQUENCES))]
     text = table(rows)
     print(text)
-    write_json(RESULTS / f"{args.name}.json", {"settings": vars(args), "environment": environment(), "runs": rows})
+    write_json(RESULTS / f"{args.name}.json", {"settings": vars(args), "environment": record(), "runs": rows})
     write_text(RESULTS / f"{args.name}.md", "# Camera fit against the true cameras (semi-synthetic)\n\n" + text)
     print(f"wrote {RESULTS / args.name}.json and .md")
 

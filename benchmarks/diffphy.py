@@ -32,7 +32,7 @@ import jax
 import numpy as np
 
 from motion_recon.diffphy.loss import loss_function
-from motion_recon.functions.benchmark import environment
+from motion_recon.provenance import record
 from motion_recon.io import write_json, write_text
 from motion_recon.optim import Budget
 from motion_recon.optim.checkpoint import checkpoint_hash
@@ -174,7 +174,7 @@ def main() -> None:
     table = markdown(rows, optimizers, fixed)
     print("\n" + table)
     path = RESULTS / f"{args.name}.json"
-    write_json(path, {"environment": environment(), "settings": vars(args), "checkpoints": checkpoints(optimizers),
+    write_json(path, {"environment": record(), "settings": vars(args), "checkpoints": checkpoints(optimizers),
                       "sequences": rows, "fixed_windows": fixed, "loss": MocapConfig().loss.__dict__})  # fmt: skip
     write_text(path.with_suffix(".md"), table)
     print(f"wrote {path} and {path.with_suffix('.md')}")

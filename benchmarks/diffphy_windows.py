@@ -13,7 +13,7 @@ from pathlib import Path
 
 from motion_recon.datasets.arrays import read_npz
 from motion_recon.diffphy.loss import LossConfig
-from motion_recon.functions.benchmark import environment
+from motion_recon.provenance import record
 from motion_recon.io import write_json
 from motion_recon.paths import data_dir
 from pipelines.mocap import MocapConfig, reconstruct_motion
@@ -40,7 +40,7 @@ def main() -> None:
         r = rows[-1]
         print(f"{window:6d} {overlap:7d} {r['mpjpe_g']:8.1f} {r['mpjpe_pa']:8.1f} {r['foot_skate']:8.1f} {r['wall_s']:7.0f}",
               flush=True)  # fmt: skip
-    write_json(RESULTS / "diffphy_windows.json", {"environment": environment(), "settings": vars(args), "rows": rows})
+    write_json(RESULTS / "diffphy_windows.json", {"environment": record(), "settings": vars(args), "rows": rows})
     print(f"wrote {RESULTS / 'diffphy_windows.json'}")
 
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from motion_recon.datasets.arrays import read_npz
-from motion_recon.functions.benchmark import environment
+from motion_recon.provenance import record
 from motion_recon.io import write_json, write_text
 from motion_recon.paths import data_dir
 from pipelines.mocap import MocapConfig, reconstruct_motion
@@ -48,7 +48,7 @@ def main() -> None:
                     "evals_per_window": float(result.windows["nfev"].mean()), "wall_s": wall,
                 })  # fmt: skip
                 print(" ".join(f"{v:>16.2f}" if isinstance(v, float) else f"{v:>16s}" for v in rows[-1].values()), flush=True)
-    write_json(RESULTS / f"{args.name}.json", {"environment": environment(), "settings": vars(args), "rows": rows})
+    write_json(RESULTS / f"{args.name}.json", {"environment": record(), "settings": vars(args), "rows": rows})
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(f"{r[c]:.2f}" if isinstance(r[c], float) else str(r[c]) for c in COLUMNS) + " |" for r in rows]
     write_text(RESULTS / f"{args.name}.md", "\n".join(lines) + "\n")

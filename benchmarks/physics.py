@@ -22,7 +22,7 @@ import numpy as np
 from body_models.humanoid import build_humanoid
 from body_models.model_files import physics_model
 from body_models.shape import shape_from_height
-from motion_recon.functions.benchmark import environment
+from motion_recon.provenance import record
 from motion_recon.io import write_json
 from motion_recon.physics import simulator
 from motion_recon.physics.mjx_backend import MjxSimulator
@@ -147,7 +147,7 @@ def main() -> None:
     rows = throughput(model, [int(b) for b in args.batches.split(",")])
     rows_accuracy = accuracy(model)
     write_json(RESULTS / f"{args.name}.json", {
-        "environment": environment(), "body": {"height_m": 1.75, "mass_kg": humanoid.mass},
+        "environment": record(), "body": {"height_m": 1.75, "mass_kg": humanoid.mass},
         "config": vars(SimConfig()), "throughput": rows, "accuracy": rows_accuracy,
     })  # fmt: skip
 

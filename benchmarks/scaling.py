@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from motion_recon.diffphy.reconstruct import window_starts
-from motion_recon.functions.benchmark import environment
+from motion_recon.provenance import record
 from motion_recon.io import write_json, write_text
 from pipelines.distributed import TaskFailed, connect, map_tasks
 from pipelines.mocap import MocapConfig, reconstruct_motion
@@ -92,7 +92,7 @@ def main() -> None:
     table = "\n".join(lines) + "\n"
     print(table)
     write_text(RESULTS / f"{args.name}.md", table)
-    write_json(RESULTS / f"{args.name}.json", {"environment": environment(), "settings": vars(args), "runs": rows,
+    write_json(RESULTS / f"{args.name}.json", {"environment": record(), "settings": vars(args), "runs": rows,
                                                "extrapolation": extrapolation})  # fmt: skip
 
 

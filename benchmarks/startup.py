@@ -190,7 +190,7 @@ def main() -> None:
         task, arg = args.worker
         print(json.dumps(WORKERS[task](arg)))
         return
-    from motion_recon.functions.benchmark import environment
+    from motion_recon.provenance import record
     from motion_recon.io import write_json, write_text
 
     with tempfile.TemporaryDirectory() as folder:
@@ -202,7 +202,7 @@ def main() -> None:
             git("worktree", "remove", "--force", str(before))
     table = markdown(runs)
     print(table)
-    write_json(RESULTS / f"{args.name}.json", {"environment": environment(), "settings": vars(args), "people": PEOPLE, "runs": runs})
+    write_json(RESULTS / f"{args.name}.json", {"environment": record(), "settings": vars(args), "people": PEOPLE, "runs": runs})
     write_text(RESULTS / f"{args.name}.md", f"# Startup and per-body cost ({os.cpu_count()} CPU cores)\n\n" + table)
 
 

@@ -21,7 +21,8 @@ import scipy.optimize
 
 from motion_recon import optim
 from motion_recon.functions import make_problem
-from motion_recon.functions.benchmark import BenchmarkConfig, environment, starting_points
+from motion_recon.functions.benchmark import BenchmarkConfig, starting_points
+from motion_recon.provenance import record
 from motion_recon.io import atomic_path, write_json
 from motion_recon.plotting import pyplot
 
@@ -89,7 +90,7 @@ def main() -> None:
         to_grad, to_newton = similarities(loss, iterates, args.iters)
         result[name] = {"gradient": to_grad.tolist(), "newton": to_newton.tolist()}
         print(f"{name:<14} {np.nanmean(to_grad):>10.3f} {np.nanmean(to_newton):>12.3f}")
-    write_json(RESULTS / "step_direction.json", {"environment": environment(), "starts": len(starts), "similarity": result})
+    write_json(RESULTS / "step_direction.json", {"environment": record(), "starts": len(starts), "similarity": result})
     _plot(result, RESULTS / "step_direction.png")
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from motion_recon import optim
 from motion_recon.functions import make_problem
-from motion_recon.functions.benchmark import environment
+from motion_recon.provenance import record
 from motion_recon.io import write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -81,7 +81,7 @@ def main() -> None:
         print(f"{n:>6} {1e3 * row['optimus_step_s']:>11.3f} {1e3 * row['adafactor-mlp_step_s']:>10.3f} "
               f"{1e3 * row['adam_step_s']:>8.3f} {1e3 * row['bfgs_fd_iteration_s']:>14.3f} "
               f"{1e3 * row['bfgs_exact_iteration_s']:>17.3f}", flush=True)
-    write_json(RESULTS / "step_time.json", {"environment": environment(), "repeats": REPEATS, "rows": rows})
+    write_json(RESULTS / "step_time.json", {"environment": record(), "repeats": REPEATS, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from motion_recon.functions.benchmark import environment
+from motion_recon.provenance import record
 from motion_recon.io import write_json, write_text
 from motion_recon.paths import data_dir
 
@@ -132,7 +132,7 @@ def main() -> None:
             print(table(rows[-1:]).splitlines()[-1], flush=True)
     text = table(rows) + "\n\n" + spread(rows)
     print(text)
-    write_json(RESULTS / f"{args.name}.json", {"clip": str(CLIP.name), "environment": environment(), "runs": rows})
+    write_json(RESULTS / f"{args.name}.json", {"clip": str(CLIP.name), "environment": record(), "runs": rows})
     write_text(RESULTS / f"{args.name}.md", text + "\n")
     print(f"wrote {RESULTS / args.name}.json and .md")
 

@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from motion_recon import skeleton
-from motion_recon.functions.benchmark import environment
+from motion_recon.provenance import record
 from motion_recon.io import write_json, write_text
 from motion_recon.metrics import foot_skate, mpjpe_pa, procrustes_align, total_variation
 from motion_recon.perception.cameras import Camera
@@ -319,7 +319,7 @@ def main() -> None:
             path = run_path(index, seed, *variant)
             if not path.exists():
                 write_json(path, {**run_one(index, seed, *variant),
-                                  "environment": environment()})  # fmt: skip
+                                  "environment": record()})  # fmt: skip
             runs.append(json.loads(path.read_text()))
             row = runs[-1]
             print(f"{row['sequence']} seed {seed}: PA {row['physics']['pa_mpjpe']:.1f} / {row['kinematic']['pa_mpjpe']:.1f} mm, "
@@ -328,7 +328,7 @@ def main() -> None:
     result = summary(runs)
     text = table(result)
     print(text)
-    write_json(RESULTS / f"{name}.json", {"settings": vars(args), "environment": environment(), **result,
+    write_json(RESULTS / f"{name}.json", {"settings": vars(args), "environment": record(), **result,
                                           "runs": [r["sequence"] + f"/seed{r['seed']}" for r in runs]})  # fmt: skip
     loss = {**asdict(VIDEO_LOSS), **loss_overrides(args.loss)}
     write_text(RESULTS / f"{name}.md", f"# recon video on semi-synthetic sequences: {variant_name(*variant)}\n\n"

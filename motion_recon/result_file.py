@@ -19,7 +19,9 @@ bodies, W windows:
                            losses (W, L): the loss at every iterate of each window, NaN-padded;
                            attrs optimizer, max_evals, loss config (JSON)
   metrics                  group whose attrs are the metrics (mm, px, m/frame^2, %)
-  provenance               group whose attrs are versions (JSON), command, seed, checkpoint, created
+  provenance               group whose attrs are ``motion_recon.provenance.record``: versions and hardware
+                           (JSON), command, commit, time, seed, checkpoint (JSON: path, sha256), input
+                           (JSON); files before 2026-12-06 have created for time and the checkpoint's path
 """
 
 from __future__ import annotations

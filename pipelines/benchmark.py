@@ -8,7 +8,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from motion_recon.functions.benchmark import BenchmarkConfig, Record, environment, run_benchmark
+from motion_recon.functions.benchmark import BenchmarkConfig, Record, run_benchmark
+from motion_recon.provenance import record
 from motion_recon.functions.paper import agreement, load_paper_table, markdown_table
 from motion_recon.functions.plots import plot_iteration_ratios, plot_performance_profile
 from motion_recon.io import atomic_path, write_json, write_text
@@ -42,7 +43,7 @@ def run_functions_benchmark(
     records = run_benchmark(config, progress)
     paper = load_paper_table()
     report = {
-        "protocol": asdict(config), "environment": environment(), "command": sys.argv,
+        "protocol": asdict(config), "environment": record(), "command": sys.argv,
         "wall_s": time.perf_counter() - start, "loss_per_iteration": "current loss f(x_k), mean over starts",
         "table_value": "mean final value minus the global minimum (gap_mean)",
         "agreement_with_paper": summary(records, paper), "records": [r.to_json() for r in records],

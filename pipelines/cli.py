@@ -485,13 +485,15 @@ def report_command(
                       f"engine {result.engine}, body {result.body['height']:.2f} m / {result.body['mass']:.1f} kg")  # fmt: skip
         console.print(f"optimizer {result.optimization.get('optimizer')}, {len(windows['start'])} windows, "
                       f"{windows['nfev'].sum()} evaluations ({windows['nfev'].mean():.1f} per window), "
-                      f"checkpoint {result.provenance.get('checkpoint') or '-'}")  # fmt: skip
+                      f"checkpoint {_checkpoint_text(result.provenance.get('checkpoint'))}")  # fmt: skip
         first = windows["losses"][:, 0]
         final = [row[np.isfinite(row)][-1] for row in windows["losses"]]
         console.print(f"window loss: first {np.mean(first):.3e} -> final {np.mean(final):.3e} (mean over windows); "
                       f"status {_counts(windows['status'])}")  # fmt: skip
         console.print(_metrics_table("metrics", {result.name: summary(result)}))
-        console.print(f"made by: {result.provenance.get('command', '-')} ({result.provenance.get('created', '-')})")
+        made = result.provenance.get("time") or result.provenance.get("created", "-")  # "created": files before 2026-12-06
+        console.print(f"made by: {result.provenance.get('command', '-')} ({made}, commit {result.provenance.get('commit', '-')})",
+                      soft_wrap=True)  # fmt: skip
     if plots is not None:
         from viewer.report_plots import write_report_plots
 
@@ -548,6 +550,13 @@ def main() -> None:
 @app.callback()
 def _root() -> None:
     """Keeps ``recon`` a command group while it has few commands."""
+
+
+def _checkpoint_text(checkpoint) -> str:
+    """A result's learned-optimizer checkpoint: path and short content hash (older files: the path)."""
+    if isinstance(checkpoint, dict):
+        return f"{checkpoint['path']} (sha256 {checkpoint['sha256'][:12]})"
+    return checkpoint or "-"
 
 
 def _counts(values) -> str:

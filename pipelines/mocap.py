@@ -3,10 +3,8 @@ DiffPhy window optimization -> simulated motion, metrics and a result file."""
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from typing import Callable
 
 import jax
@@ -23,6 +21,7 @@ from motion_recon.diffphy.reconstruct import reconstruct, reconstruct_in_paralle
 from motion_recon.metrics import all_metrics, planted_in_image
 from motion_recon.perception.cameras import Camera
 from motion_recon.physics.mjx_backend import body_weight
+from motion_recon.provenance import record
 from motion_recon.result_file import MotionResult, window_table
 
 # How each optimizer runs on DiffPhy windows. The physics gives exact gradients (as CppAD did in
@@ -200,15 +199,5 @@ def _image_terms(image: ImageObservations, fps: float, sim_fps: float, observed:
 
 
 def provenance(config: MocapConfig, sequence: MotionSequence, checkpoint: str = "") -> dict:
-    """Versions, command line, seed, optimizer checkpoint and input of a run."""
-    versions = {}
-    for package in ("motion-recon", "jax", "jaxlib", "mujoco", "mujoco-mjx", "numpy", "scipy"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    return {
-        "versions": versions, "command": " ".join(sys.argv), "seed": config.seed,
-        "checkpoint": checkpoint, "input": sequence.source, "device": jax.devices()[0].device_kind,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
+    """``motion_recon.provenance.record`` of a run, with its input."""
+    return {**record(config.seed, checkpoint or None), "input": sequence.source}

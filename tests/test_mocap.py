@@ -122,6 +122,7 @@ def test_recon_mocap_runs_on_the_bundled_sample_and_report_reads_the_result(tmp_
     report = runner.invoke(app, ["report", str(out)])
     assert report.exit_code == 0, report.output
     assert "2 windows" in report.output and "MPJPE-G" in report.output
+    assert saved.provenance["hardware"]["cpus"] >= 1 and f"commit {saved.provenance['commit']}" in report.output
 
 
 def test_recon_eval_h36m_runs_on_a_fixture_tree(tmp_path):

@@ -10,23 +10,16 @@ processes, concurrently with the first-order work in this process.
 
 from __future__ import annotations
 
-import functools
 import multiprocessing
 import os
-import platform
-import subprocess
-import time
 import zlib
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-import scipy
 import threadpoolctl
 
 from motion_recon import optim
@@ -238,26 +231,3 @@ def run_benchmark(config: BenchmarkConfig, progress: Callable[[str], None] | Non
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return [records[f, d, n] for f, d in cells for n in config.optimizers]
-
-
-def environment() -> dict:
-    """Versions and machine facts recorded next to benchmark results."""
-    return {
-        "python": platform.python_version(), "jax": jax.__version__, "optax": optax.__version__,
-        "scipy": scipy.__version__, "numpy": np.__version__, "machine": platform.machine(),
-        "cpus": os.cpu_count(), "device": str(jax.devices()[0]), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "commit": code_commit(),
-    }
-
-
-def code_commit() -> str:
-    """The git commit of the code that runs (with ``+changes`` when the tree differs from it), or
-    ``unknown`` outside a git checkout."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        run = functools.partial(subprocess.run, cwd=root, capture_output=True, text=True, check=True)
-        commit = run(["git", "rev-parse", "HEAD"]).stdout.strip()
-        changed = run(["git", "status", "--porcelain", "--untracked-files=no"]).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return commit + ("+changes" if changed else "")

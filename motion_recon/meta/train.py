@@ -11,8 +11,6 @@ mid-episode restarts that episode when resumed.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ from motion_recon.meta.tasks import TaskBatch, TaskFamily
 from motion_recon.optim.checkpoint import save_checkpoint
 from motion_recon.optim.learned import LearnedRule, count_parameters, load_rule_checkpoint
 from motion_recon.plotting import pyplot
+from motion_recon.provenance import code_commit, hardware, versions
 
 OUTER_STATE, LOG, PLOT = "outer_state.npz", "training_log.json", "meta_loss.png"
 
@@ -67,17 +66,12 @@ def _outer_optimizer(config: TrainConfig) -> optax.GradientTransformation:
     return optax.chain(optax.clip_by_global_norm(config.clip_norm), optax.adam(config.learning_rate))
 
 
-def _hardware() -> dict:
-    return {"device": str(jax.devices()[0]), "platform": jax.default_backend(), "cpus": os.cpu_count(),
-            "machine": platform.machine(), "jax": jax.__version__}
-
-
 def _save(out: Path, rule: LearnedRule, theta, opt_state, config: TrainConfig, step: int, wall_s: float, cpu_s: float,
           log: list):  # fmt: skip
     save_checkpoint(out, theta, {
         "architecture": rule.config, "parameters": count_parameters(theta),
         "training": {**asdict(config), "steps_done": step, "wall_s": wall_s, "cpu_hours": cpu_s / 3600,
-                     "hardware": _hardware()},
+                     "hardware": hardware(), "versions": versions(), "commit": code_commit()},
     })  # fmt: skip
     with atomic_path(out / OUTER_STATE) as tmp:
         with open(tmp, "wb") as f:
