@@ -216,6 +216,7 @@ def mocap_command(
     checkpoint: Annotated[Optional[str], typer.Option(help="Learned optimizer checkpoint folder.")] = None,
     seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed.")] = 0,
     parallel: Annotated[int, typer.Option(parser=integer("parallel"), metavar="INTEGER", help="0: windows one after another; R: all windows together, R rounds of multiple shooting (max-evals each).")] = 0,
+    units: Annotated[Optional[str], typer.Option(help="BVH length unit: m, cm, mm, inch, foot or cmu (default: detected from the skeleton's legs).")] = None,
 ) -> None:
     """Reconstruct a motion-capture sequence in physical simulation and print its metrics."""
     from motion_recon.datasets import read_motion
@@ -228,7 +229,9 @@ def mocap_command(
     try:
         if engine not in ("mjx", "tds", "mujoco"):
             raise ValueError(f"unknown engine {engine!r}; choose mjx, tds or mujoco")
-        sequence = read_motion(file)
+        sequence = read_motion(file, units)
+        if "units" in sequence.source:
+            console.print(f"units: {sequence.source['units']} ({sequence.source['units_chosen']})", soft_wrap=True)
         if first or count is not None:
             sequence = sequence.frames(first, len(sequence.keypoints) if count is None else first + count)
         config = MocapConfig(optimizer=optimizer, max_evals=max_evals, engine=engine,

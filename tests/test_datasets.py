@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 
-from motion_recon.datasets import detect_unit_scale
+from motion_recon.datasets import detect_unit_scale, read_motion
 from motion_recon.datasets.aist import read_keypoints3d
 from motion_recon.datasets.arrays import read_npz
 from motion_recon.datasets.bvh import read_bvh
@@ -104,6 +104,69 @@ def test_bvh_forward_kinematics_units_and_axes(tmp_path):
     path.write_text(BVH[: BVH.index("JOINT LeftLeg")])  # cut inside the hierarchy
     with pytest.raises(ValueError, match=r"walk.bvh: not a readable BVH file \(it ends inside the HIERARCHY, after 28 words; truncated\?\)"):
         read_bvh(path)
+
+
+def styled_bvh(unit_m: float, names: dict, root_channels: str) -> str:
+    """A BVH of a person with 0.10 m from the root down to the hip joints, 0.45 m thighs and
+    shins and 0.08 m to the sole, spine and neck up, in the naming and root channels of one
+    style, lengths in units of ``unit_m`` metres; the root stands 1.0 m high in two frames."""
+
+    def joint(kind, name, offset, children=(), channels="3 Zrotation Xrotation Yrotation"):
+        inner = f"OFFSET {' '.join(f'{v / unit_m:.6f}' for v in offset)}\nCHANNELS {channels}\n" + "".join(children)
+        if not children:
+            inner += f"End Site\n{{\nOFFSET 0 {-0.08 / unit_m if 'foot' in name.lower() else 0.1 / unit_m:.6f} 0\n}}\n"
+        return f"{kind} {name}\n{{\n{inner}}}\n"
+
+    def leg(side, x):
+        foot = joint("JOINT", names[f"{side}_foot"], (0, -0.45, 0))
+        shin = joint("JOINT", names[f"{side}_shin"], (0, -0.45, 0), [foot])
+        return joint("JOINT", names[f"{side}_thigh"], (x, -0.10, 0), [shin])
+
+    head = joint("JOINT", names["head"], (0, 0.25, 0))
+    spine = joint("JOINT", names["spine"], (0, 0.30, 0), [head])
+    root = joint("ROOT", names["root"], (0, 0, 0), [leg("left", 0.1), leg("right", -0.1), spine], root_channels)
+    columns = sum(6 if "ROOT" in line else 3 for line in root.splitlines() if line.startswith(("ROOT", "JOINT")))
+    frame = " ".join(["0", f"{1.0 / unit_m:.6f}"] + ["0"] * (columns - 2))
+    return f"HIERARCHY\n{root}MOTION\nFrames: 2\nFrame Time: 0.008333\n{frame}\n{frame}\n"
+
+
+CMU_NAMES = {"root": "hip", "left_thigh": "lfemur", "left_shin": "ltibia", "left_foot": "lfoot", "right_thigh": "rfemur",
+             "right_shin": "rtibia", "right_foot": "rfoot", "spine": "thorax", "head": "head"}  # fmt: skip
+MIXAMO_NAMES = {"root": "mixamorig:Hips", "left_thigh": "mixamorig:LeftUpLeg", "left_shin": "mixamorig:LeftLeg",
+                "left_foot": "mixamorig:LeftFoot", "right_thigh": "mixamorig:RightUpLeg", "right_shin": "mixamorig:RightLeg",
+                "right_foot": "mixamorig:RightFoot", "spine": "mixamorig:Spine", "head": "mixamorig:Head"}  # fmt: skip
+
+
+@pytest.mark.parametrize("style, unit, names, channels", [
+    ("cmu", "cmu", CMU_NAMES, "6 Xposition Yposition Zposition Zrotation Yrotation Xrotation"),  # 1/0.45 inch
+    ("mixamo", "cm", MIXAMO_NAMES, "6 Xposition Yposition Zposition Zrotation Xrotation Yrotation"),
+    ("inches", "inch", MIXAMO_NAMES, "6 Xposition Yposition Zposition Yrotation Xrotation Zrotation"),
+    ("metres", "m", CMU_NAMES, "6 Xposition Yposition Zposition Zrotation Yrotation Xrotation"),
+])  # fmt: skip
+def test_bvh_units_are_detected_from_the_legs(tmp_path, style, unit, names, channels):
+    from motion_recon.datasets.bvh import UNITS
+
+    path = tmp_path / f"{style}.bvh"
+    path.write_text(styled_bvh(UNITS[unit], names, channels))
+    sequence = read_bvh(path)
+    assert sequence.source["units"] == unit and "detected" in sequence.source["units_chosen"]
+    hip, thigh, shin = (sequence.joint_names.index(names[k]) for k in ("root", "left_thigh", "left_shin"))
+    np.testing.assert_allclose(sequence.keypoints[:, hip, 2], 1.0, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(sequence.keypoints[0, shin] - sequence.keypoints[0, thigh]), 0.45, atol=1e-6)
+    given = read_motion(path, units="m")
+    assert given.source["units_chosen"] == "given"
+    np.testing.assert_allclose(given.keypoints, sequence.keypoints / UNITS[unit], rtol=1e-9)
+
+
+def test_bvh_units_that_fit_no_person_and_unknown_names_are_one_line_errors(tmp_path):
+    path = tmp_path / "tiny.bvh"
+    path.write_text(styled_bvh(50.0, CMU_NAMES, "6 Xposition Yposition Zposition Zrotation Yrotation Xrotation"))
+    with pytest.raises(ValueError, match=r"tiny.bvh: a rest pose whose root is 0.0216 units above its lowest joint is no person's leg"):
+        read_bvh(path)
+    with pytest.raises(ValueError, match=r"tiny.bvh: unknown units 'furlong'; choose one of m, cm, mm, inch, foot, cmu"):
+        read_bvh(path, units="furlong")
+    with pytest.raises(ValueError, match="units can be given for BVH files only"):
+        read_motion(tmp_path / "clip.npz", units="cm")
 
 
 def test_npz_reader_and_its_errors(tmp_path):

@@ -10,9 +10,9 @@ __all__ = ["MotionSequence", "detect_unit_scale", "read_motion", "MOTION_SUFFIXE
 MOTION_SUFFIXES = (".cdf", ".pkl", ".bvh", ".npz")
 
 
-def read_motion(path) -> MotionSequence:
+def read_motion(path, units: str | None = None) -> MotionSequence:
     """Reads a mocap file by its suffix: Human3.6M ``.cdf`` (at 25 fps), AIST++ ``.pkl``,
-    ``.bvh`` or ``.npz``."""
+    ``.bvh`` (``units``: its length unit, default detected) or ``.npz``."""
     from . import aist, arrays, bvh, h36m
 
     path = Path(path)
@@ -20,4 +20,8 @@ def read_motion(path) -> MotionSequence:
     reader = readers.get(path.suffix.lower())
     if reader is None:
         raise ValueError(f"{path}: unknown motion file type {path.suffix!r}; use one of {', '.join(MOTION_SUFFIXES)}")
+    if units is not None:
+        if reader is not bvh.read_bvh:
+            raise ValueError(f"{path}: units can be given for BVH files only")
+        return bvh.read_bvh(path, units=units)
     return reader(path)  # each reader names a missing file

@@ -1,5 +1,6 @@
-"""BVH motion files (CMU conversions, Mixamo): joint positions of every joint and end site by
-forward kinematics, y up converted to z up, units detected from the skeleton's size."""
+"""BVH motion files (CMU conversions, Mixamo, Truebones): joint positions of every joint and end
+site by forward kinematics, y up converted to z up, the length unit detected from the skeleton's
+anatomy (``detect_units``) or given."""
 
 from __future__ import annotations
 
@@ -8,8 +9,15 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .sequence import Y_UP_TO_Z_UP, MotionSequence, metre_scale
+from .sequence import Y_UP_TO_Z_UP, MotionSequence
 
+# Length units of BVH files in the wild, metres per unit: "cmu" is the ASF/AMC convention of the
+# CMU database's conversions (``length 0.45``: one unit is 1/0.45 inch).
+UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001, "inch": 0.0254, "foot": 0.3048, "cmu": 0.0254 / 0.45}
+# The rest pose's root height above its lowest point (about the leg length) that a unit must give,
+# metres: children to tall adults. The window is narrower than the closest ratio of two units
+# (inch to cmu, 2.22), so at most one unit fits.
+LEG_RANGE_M = (0.55, 1.2)
 _AXES = {"Xrotation": "X", "Yrotation": "Y", "Zrotation": "Z"}
 _POSITIONS = {"Xposition": 0, "Yposition": 1, "Zposition": 2}
 
@@ -21,8 +29,10 @@ class _Joint:
         self.channels: list[str] = []
 
 
-def read_bvh(path, *, up: str = "y") -> MotionSequence:
-    """Positions (T, J, 3) of all joints and end sites (named ``<parent>_end``) in metres, z up."""
+def read_bvh(path, *, up: str = "y", units: str | None = None) -> MotionSequence:
+    """Positions (T, J, 3) of all joints and end sites (named ``<parent>_end``) in metres, z up.
+    ``units``: a name of ``UNITS``, or None to detect it (``detect_units``); the source records
+    which was used and how it was chosen."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
@@ -39,14 +49,21 @@ def read_bvh(path, *, up: str = "y") -> MotionSequence:
     if values.size != frames * width:
         raise ValueError(f"{path}: MOTION has {values.size} numbers, expected {frames} frames x {width} channels "
                          f"({values.size / max(width, 1):.1f} frames; truncated?)")  # fmt: skip
+    if up not in ("y", "z"):
+        raise ValueError(f"up must be 'y' or 'z', got {up!r}")
     positions = _forward_kinematics(joints, values.reshape(frames, width))
     if up == "y":
         positions = positions @ Y_UP_TO_Z_UP.T
-    elif up != "z":
-        raise ValueError(f"up must be 'y' or 'z', got {up!r}")
-    positions *= _unit_scale(positions[0], path)
+    if units is None:
+        rest = _forward_kinematics(joints, np.zeros((1, width)))[0]
+        units, how = detect_units(rest[:, 1 if up == "y" else 2], path)
+    elif units not in UNITS:
+        raise ValueError(f"{path}: unknown units {units!r}; choose one of {', '.join(UNITS)}")
+    else:
+        how = "given"
     names = tuple(j.name for j in joints)
-    return MotionSequence(path.stem, positions, 1.0 / frame_time, "bvh", names, {"file": str(path), "dataset": "bvh"})
+    source = {"file": str(path), "dataset": "bvh", "units": units, "units_chosen": how}
+    return MotionSequence(path.stem, positions * UNITS[units], 1.0 / frame_time, "bvh", names, source)
 
 
 def _parse_hierarchy(tokens) -> tuple[list[_Joint], int]:
@@ -115,7 +132,14 @@ def _forward_kinematics(joints: list[_Joint], values: np.ndarray) -> np.ndarray:
     return positions
 
 
-def _unit_scale(points: np.ndarray, path: Path) -> float:
-    """1, 0.01 or 0.001: whichever makes the skeleton's largest extent 0.5-3 m (a person)."""
-    extent = float(np.max(np.ptp(points, axis=0)))
-    return metre_scale(extent, 0.5, 3.0, f"{path}: a skeleton {extent:g} units across does")
+def detect_units(heights: np.ndarray, path: Path) -> tuple[str, str]:
+    """(unit, how it was chosen) of a skeleton from its rest pose's joint ``heights`` (along up,
+    file units): the one unit of ``UNITS`` that puts the root's height above the lowest joint
+    (about the leg length) in ``LEG_RANGE_M``."""
+    leg = float(heights[0] - heights.min())
+    fits = [name for name, scale in UNITS.items() if LEG_RANGE_M[0] <= leg * scale <= LEG_RANGE_M[1]]
+    if not fits:
+        raise ValueError(f"{path}: a rest pose whose root is {leg:g} units above its lowest joint is no person's leg "
+                         f"({LEG_RANGE_M[0]}-{LEG_RANGE_M[1]} m) in any of {', '.join(UNITS)}; give the units")  # fmt: skip
+    unit = fits[0]
+    return unit, f"detected: the rest pose's leg, {leg:g} units, is {leg * UNITS[unit]:.2f} m in {unit}"
