@@ -179,7 +179,8 @@ def train_command(
 METRIC_COLUMNS = (
     ("mpjpe_g", "MPJPE-G", "{:.1f}"), ("mpjpe", "MPJPE", "{:.1f}"), ("mpjpe_pa", "MPJPE-PA", "{:.1f}"),
     ("mpjpe_2d", "MPJPE-2d", "{:.1f}"), ("tv", "TV", "{:.3f}"), ("foot_skate", "skate %", "{:.1f}"),
-    ("evals_per_window", "evals/win", "{:.1f}"), ("wall_s", "wall s", "{:.0f}"),
+    ("kinematic_fit_mm", "body fit mm", "{:.1f}"), ("evals_per_window", "evals/win", "{:.1f}"),
+    ("wall_s", "wall s", "{:.0f}"),
 )  # fmt: skip
 
 

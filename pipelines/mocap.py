@@ -4,6 +4,7 @@ DiffPhy window optimization -> simulated motion, metrics and a result file."""
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Callable
 
@@ -18,7 +19,7 @@ from motion_recon.datasets import MotionSequence
 from motion_recon.datasets.sequence import resample
 from motion_recon.diffphy.loss import DEFAULT_LOSS, LossConfig
 from motion_recon.diffphy.reconstruct import reconstruct, reconstruct_in_parallel
-from motion_recon.metrics import all_metrics, planted_in_image
+from motion_recon.metrics import all_metrics, joint_errors, planted_in_image
 from motion_recon.perception.cameras import Camera
 from motion_recon.physics.mjx_backend import body_weight
 from motion_recon.provenance import record
@@ -125,9 +126,8 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
     playback = None if config.engine == "mjx" else physics.simulator(model, sim_config, config.engine)
     stop = optim.RelativeDecrease if config.stopping else None
     image_terms = {} if image is None else _image_terms(image, sequence.fps, sim_config.fps, observed, ground)
-    targets3d = init.lifted
-    if config.targets3d == "skeleton":
-        targets3d = np.asarray(forward_kinematics(humanoid, init.qpos), np.float32)
+    skeleton_pose = np.asarray(forward_kinematics(humanoid, init.qpos), np.float32)
+    targets3d = skeleton_pose if config.targets3d == "skeleton" else init.lifted
     common = dict(config=config.loss, max_evals=config.max_evals, stop=stop, key=jax.random.key(config.seed),
                   playback=playback, progress=progress, **image_terms)  # fmt: skip
     if config.parallel_rounds:
@@ -148,6 +148,7 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
         metrics = all_metrics(simulated, observed, camera.project(simulated), observed2d)
     else:
         metrics = all_metrics(simulated, observed)
+    metrics.update(kinematic_fit(skeleton_pose, init.lifted))
     root_wrench = None
     if config.loss.residual_force_weight > 0:
         root_wrench = motion.residual * float(body_weight(sim.mj_model))
@@ -196,6 +197,15 @@ def _image_terms(image: ImageObservations, fps: float, sim_fps: float, observed:
     return {"keypoints2d": np.where(seen[..., None], keypoints, 0.0), "weights2d": weights,
             "camera": (cam.K, cam.dist, cam.R, shifted_t),
             "planted": np.concatenate([np.zeros((1, len(skeleton.ANKLES))), planted]).astype(np.float32)}  # fmt: skip
+
+
+def kinematic_fit(skeleton_pose: np.ndarray, observed: np.ndarray) -> dict[str, float]:
+    """How well the fitted body can represent the input at all, before any physics: the IK
+    poses' keypoints against the observed ones, the mean over joints of each joint's mean error
+    and the largest joint's (mm)."""
+    with warnings.catch_warnings(action="ignore", category=RuntimeWarning):  # a joint never observed: NaN
+        per_joint = 1000.0 * np.nanmean(joint_errors(skeleton_pose, observed), axis=0)
+    return {"kinematic_fit_mm": float(np.nanmean(per_joint)), "kinematic_fit_max_mm": float(np.nanmax(per_joint))}
 
 
 def provenance(config: MocapConfig, sequence: MotionSequence, checkpoint: str = "") -> dict:
