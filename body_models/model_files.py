@@ -155,3 +155,15 @@ def _urdf_capsule(capsule) -> str:
         f'<origin xyz="{centre}" rpy="{_v(rpy)}"/>'
         f'<geometry><capsule radius="{capsule.radius:.9g}" length="{np.linalg.norm(axis):.9g}"/></geometry>'
     )
+
+
+def result_mujoco_model(body: dict):
+    """The ``mujoco.MjModel`` of a result file's ``body`` record (bone lengths, ankle height and
+    foot length of the fitted shape): the body its ``simulation/qpos`` poses."""
+    import mujoco
+
+    from .humanoid import build_humanoid
+    from .shape import BodyShape
+
+    shape = BodyShape(tuple(float(b) for b in body["bone_lengths"]), float(body["ankle_height"]), float(body["foot_length"]))
+    return mujoco.MjModel.from_xml_string(to_mjcf(build_humanoid(shape)))

@@ -382,6 +382,24 @@ def demo_command(
     _run_video(data_dir() / "samples" / "walk.mp4", config, out, overlay, None)
 
 
+@app.command("export")
+def export_command(
+    result_file: Annotated[Path, typer.Argument(help="A result file written by recon mocap / video / eval.")],
+    to: Annotated[Path, typer.Option(help="File to write: .bvh (skeleton animation), .npz or .csv (keypoints, contacts, root wrench).")],
+    up: Annotated[str, typer.Option(help="BVH up axis: y (the BVH convention, Blender's importer default) or z.")] = "y",
+    units: Annotated[str, typer.Option(help="BVH length unit: m or cm.")] = "m",
+) -> None:
+    """Write a result's simulated motion for other tools (Blender, MotionBuilder, spreadsheets)."""
+    from motion_recon.result_file import read_result
+    from pipelines.export import export
+
+    try:
+        path = export(read_result(result_file), to, up=up, units=units)
+    except (ValueError, FileNotFoundError, OSError) as err:
+        fail(str(err))
+    console.print(f"wrote {path}", soft_wrap=True)
+
+
 @app.command("render")
 def render_command(
     result_file: Annotated[Path, typer.Argument(help="A result file written by recon video / mocap / eval.")],

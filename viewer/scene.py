@@ -15,9 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
-from body_models.humanoid import build_humanoid
-from body_models.model_files import to_mjcf
-from body_models.shape import BodyShape
+from body_models.model_files import result_mujoco_model
 from motion_recon.result_file import MotionResult
 
 
@@ -65,9 +63,7 @@ def body_scene(result: MotionResult) -> BodyScene:
     """The posed capsules of ``result``'s simulated motion (see the module docstring)."""
     import mujoco
 
-    shape = BodyShape(tuple(float(b) for b in result.body["bone_lengths"]), float(result.body["ankle_height"]),
-                      float(result.body["foot_length"]))  # fmt: skip
-    model = mujoco.MjModel.from_xml_string(to_mjcf(build_humanoid(shape)))
+    model = result_mujoco_model(result.body)
     data = mujoco.MjData(model)
     geoms = np.flatnonzero(model.geom_bodyid > 0)  # every body capsule, not the floor
     qpos = np.asarray(result.qpos, float)
