@@ -385,7 +385,7 @@ def demo_command(
 @app.command("export")
 def export_command(
     result_file: Annotated[Path, typer.Argument(help="A result file written by recon mocap / video / eval.")],
-    to: Annotated[Path, typer.Option(help="File to write: .bvh (skeleton animation), .npz or .csv (keypoints, contacts, root wrench).")],
+    to: Annotated[Path, typer.Option(help="File to write: .bvh (skeleton animation), .glb (animated body and floor), .npz or .csv (keypoints, contacts, root wrench).")],
     up: Annotated[str, typer.Option(help="BVH up axis: y (the BVH convention, Blender's importer default) or z.")] = "y",
     units: Annotated[str, typer.Option(help="BVH length unit: m or cm.")] = "m",
 ) -> None:
@@ -395,7 +395,7 @@ def export_command(
 
     try:
         path = export(read_result(result_file), to, up=up, units=units)
-    except (ValueError, FileNotFoundError, OSError) as err:
+    except (ValueError, FileNotFoundError, OSError, ImportError) as err:
         fail(str(err))
     console.print(f"wrote {path}", soft_wrap=True)
 

@@ -5,6 +5,7 @@
   position and every joint's rotation from ``simulation/qpos`` (root channels Xposition
   Yposition Zposition Zrotation Xrotation Yrotation, the others Zrotation Xrotation Yrotation, in
   degrees); y up (the BVH default) or z up, metres or centimetres; frame time 1 / the result's fps.
+- GLB: the simulated body's capsules, animated, on a floor (``pipelines/glb.py``).
 - npz and CSV: the 17 simulated keypoints per frame (metres, z up), the floor contacts of the
   contact bodies and, where the reconstruction had one, the residual root wrench (N, N m).
 """
@@ -23,7 +24,7 @@ from motion_recon.io import atomic_path
 from motion_recon.result_file import MotionResult
 from motion_recon.skeleton import JOINTS
 
-FORMATS = (".bvh", ".npz", ".csv")
+FORMATS = (".bvh", ".glb", ".npz", ".csv")
 UNITS = {"m": 1.0, "cm": 100.0}  # file units per metre
 WRENCH = ("force_x_n", "force_y_n", "force_z_n", "torque_x_nm", "torque_y_nm", "torque_z_nm")
 
@@ -41,6 +42,11 @@ def export(result: MotionResult, path, *, up: str = "y", units: str = "m") -> Pa
         text = bvh_text(result, up, units)
         with atomic_path(path) as tmp:
             Path(tmp).write_text(text)
+    elif suffix == ".glb":
+        from pipelines.glb import write_glb
+
+        with atomic_path(path) as tmp:
+            write_glb(result, tmp)
     elif suffix == ".npz":
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, **_arrays(result))
@@ -80,21 +86,28 @@ def bvh_text(result: MotionResult, up: str = "y", units: str = "m") -> str:
         return lines + [f"{pad}}}"]
 
     order = _depth_first(children, 1)
+    local = body_rotations(model, qpos)
     frames = []
-    for q in qpos:
+    for t, q in enumerate(qpos):
         values = [axes @ q[:3] * scale]
         for body in order:
-            if body == 1:
-                local = Rotation.from_quat(q[3:7], scalar_first=True)
-            else:
-                address = model.jnt_qposadr[model.body_jntadr[body]]
-                local = Rotation.from_quat(model.body_quat[body], scalar_first=True) * Rotation.from_quat(
-                    q[address : address + 4], scalar_first=True)  # fmt: skip
-            in_file = Rotation.from_matrix(axes @ local.as_matrix() @ axes.T)
+            in_file = Rotation.from_matrix(axes @ Rotation.from_quat(local[t, body - 1], scalar_first=True).as_matrix() @ axes.T)
             values.append(in_file.as_euler("ZXY", degrees=True))
         frames.append(number(np.concatenate(values)))
     header = ["HIERARCHY", *hierarchy(1, 0), "MOTION", f"Frames: {len(qpos)}", f"Frame Time: {1.0 / result.fps:.8f}"]
     return "\n".join(header + frames) + "\n"
+
+
+def body_rotations(model, qpos: np.ndarray) -> np.ndarray:
+    """(T, nbody - 1, 4) each body's rotation in its parent's frame (the root's in the world),
+    quaternions [w, x, y, z], world z up: the body's fixed ``body_quat`` times its joint's
+    rotation from ``qpos`` (T, nq)."""
+    local = np.empty((len(qpos), model.nbody - 1, 4))
+    for body in range(1, model.nbody):
+        address = model.jnt_qposadr[model.body_jntadr[body]] + (3 if body == 1 else 0)
+        joint = Rotation.from_quat(qpos[:, address : address + 4], scalar_first=True)
+        local[:, body - 1] = (Rotation.from_quat(model.body_quat[body], scalar_first=True) * joint).as_quat(scalar_first=True)
+    return local
 
 
 def _depth_first(children: dict, body: int) -> list[int]:
