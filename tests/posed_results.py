@@ -1,13 +1,14 @@
 """A result with a real pose for the viewer tests (no JAX): the 1.75 m humanoid standing in its
 rest pose and gliding along x, seen by a camera from the side, with its own keypoints as
 observations, the feet taking turns touching the floor (5 frames each) and windows of 10 frames
-whose loss traces have different lengths."""
+whose loss traces have different lengths; and the same with every joint turned (exports)."""
 
 import mujoco
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from body_models.humanoid import build_humanoid
-from body_models.model_files import to_mjcf
+from body_models.model_files import result_mujoco_model, to_mjcf
 from body_models.shape import shape_from_height
 from motion_recon.skeleton import FEET, JOINTS
 from motion_recon.diffphy.reconstruct import WindowTrace
@@ -60,3 +61,27 @@ def posed_result(frames: int = 10, fps: float = 25.0, video=None, optimizer: str
         camera=camera.to_dict(), metrics={"mpjpe_g": 10.0},
         provenance={"input": {"file": str(video), "frames": [0, frames]} if video else {}},
     )  # fmt: skip
+
+
+def turned_result():
+    """The gliding rest pose with every joint and the root turned at random, 40 degrees or so."""
+    result = posed_result(frames=6)
+    model = result_mujoco_model(result.body)
+    rng = np.random.default_rng(0)
+    qpos = np.asarray(result.qpos, float).copy()
+    for body in range(1, model.nbody):
+        address = model.jnt_qposadr[model.body_jntadr[body]] + (3 if body == 1 else 0)
+        qpos[:, address : address + 4] = Rotation.from_rotvec(rng.normal(0.0, 0.4, (len(qpos), 3))).as_quat(scalar_first=True)
+    result.qpos = qpos
+    return result, model
+
+
+def body_positions(model, qpos) -> np.ndarray:
+    """(T, nbody - 1, 3) the bodies' world positions (C MuJoCo's kinematics), metres, z up."""
+    data = mujoco.MjData(model)
+    out = []
+    for q in qpos:
+        data.qpos[:] = q
+        mujoco.mj_kinematics(model, data)
+        out.append(data.xpos[1:].copy())
+    return np.array(out)

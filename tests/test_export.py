@@ -10,7 +10,6 @@ import pytest
 from scipy.spatial.transform import Rotation
 from typer.testing import CliRunner
 
-from body_models.model_files import result_mujoco_model
 from motion_recon.datasets.bvh import read_bvh
 from motion_recon.result_file import write_result
 from motion_recon.skeleton import JOINTS
@@ -18,32 +17,9 @@ from pipelines.cli import app
 from pipelines.export import export
 from pipelines.glb import Z_UP_TO_GLTF
 
-from posed_results import posed_result
+from posed_results import body_positions, turned_result
 
 runner = CliRunner()
-
-
-def turned_result():
-    """The gliding rest pose with every joint and the root turned at random, 40 degrees or so."""
-    result = posed_result(frames=6)
-    model = result_mujoco_model(result.body)
-    rng = np.random.default_rng(0)
-    qpos = np.asarray(result.qpos, float).copy()
-    for body in range(1, model.nbody):
-        address = model.jnt_qposadr[model.body_jntadr[body]] + (3 if body == 1 else 0)
-        qpos[:, address : address + 4] = Rotation.from_rotvec(rng.normal(0.0, 0.4, (len(qpos), 3))).as_quat(scalar_first=True)
-    result.qpos = qpos
-    return result, model
-
-
-def body_positions(model, qpos) -> np.ndarray:
-    data = mujoco.MjData(model)
-    out = []
-    for q in qpos:
-        data.qpos[:] = q
-        mujoco.mj_kinematics(model, data)
-        out.append(data.xpos[1:].copy())
-    return np.array(out)
 
 
 @pytest.mark.parametrize("up, units", [("y", "m"), ("z", "cm")])
