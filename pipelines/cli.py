@@ -205,7 +205,7 @@ def _window_progress(label: str) -> Progress:
 
 @app.command("mocap")
 def mocap_command(
-    file: Annotated[Path, typer.Argument(help="Motion file: Human3.6M .cdf, AIST++ .pkl, .bvh or .npz (T, 17, 3).")],
+    file: Annotated[Path, typer.Argument(help="Motion file: Human3.6M .cdf, AIST++ .pkl, .bvh, .c3d (markers) or .npz (T, 17, 3).")],
     optimizer: Annotated[str, typer.Option(help="adam (default: best measured on mocap), bfgs, optimus, adafactor-mlp; or lbfgs, gd-momentum.")] = "adam",
     max_evals: Annotated[int, typer.Option(parser=integer("max-evals"), metavar="INTEGER", help="Function evaluations per window.")] = 50,
     engine: Annotated[str, typer.Option(help="Simulator of the result: mjx, or tds / mujoco (forward only, MJX gradients).")] = "mjx",
@@ -217,7 +217,8 @@ def mocap_command(
     checkpoint: Annotated[Optional[str], typer.Option(help="Learned optimizer checkpoint folder.")] = None,
     seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed.")] = 0,
     parallel: Annotated[int, typer.Option(parser=integer("parallel"), metavar="INTEGER", help="0: windows one after another; R: all windows together, R rounds of multiple shooting (max-evals each).")] = 0,
-    units: Annotated[Optional[str], typer.Option(help="BVH length unit: m, cm, mm, inch, foot or cmu (default: detected from the skeleton's legs).")] = None,
+    units: Annotated[Optional[str], typer.Option(help="Length unit: BVH m, cm, mm, inch, foot or cmu (default: detected from the skeleton's legs); C3D mm, cm or m (default: POINT:UNITS).")] = None,
+    markers: Annotated[Optional[Path], typer.Option(help="C3D: JSON mapping marker names (LASI, LKNE, ...) to this file's labels, for a custom marker set.")] = None,
 ) -> None:
     """Reconstruct a motion-capture sequence in physical simulation and print its metrics."""
     from motion_recon.datasets import read_motion
@@ -230,9 +231,13 @@ def mocap_command(
     try:
         if engine not in ("mjx", "tds", "mujoco"):
             raise ValueError(f"unknown engine {engine!r}; choose mjx, tds or mujoco")
-        sequence = read_motion(file, units)
+        sequence = read_motion(file, units, markers=markers)
         if "units" in sequence.source:
             console.print(f"units: {sequence.source['units']} ({sequence.source['units_chosen']})", soft_wrap=True)
+        if "up" in sequence.source:
+            console.print(f"up: {sequence.source['up']} (detected: the head above the ankles)", soft_wrap=True)
+        for warning in sequence.source.get("warnings", []):
+            console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
         if first or count is not None:
             sequence = sequence.frames(first, len(sequence.keypoints) if count is None else first + count)
         config = MocapConfig(optimizer=optimizer, max_evals=max_evals, engine=engine,

@@ -165,7 +165,7 @@ def test_bvh_units_that_fit_no_person_and_unknown_names_are_one_line_errors(tmp_
         read_bvh(path)
     with pytest.raises(ValueError, match=r"tiny.bvh: unknown units 'furlong'; choose one of m, cm, mm, inch, foot, cmu"):
         read_bvh(path, units="furlong")
-    with pytest.raises(ValueError, match="units can be given for BVH files only"):
+    with pytest.raises(ValueError, match="units can be given for BVH and C3D files only"):
         read_motion(tmp_path / "clip.npz", units="cm")
 
 
