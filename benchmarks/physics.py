@@ -22,6 +22,7 @@ import numpy as np
 from body_models.humanoid import build_humanoid
 from body_models.model_files import physics_model
 from body_models.shape import shape_from_height
+from motion_recon.datasets.synthetic import march_in_place
 from motion_recon.provenance import record
 from motion_recon.io import write_json
 from motion_recon.physics import simulator
@@ -94,25 +95,10 @@ def throughput(model, batches) -> list[dict]:
     return rows
 
 
-def march(sim, seconds: float = 1.0) -> np.ndarray:
-    """PD targets of a march in place: hips and knees flex in alternation at 1 Hz."""
-    from scipy.spatial.transform import Rotation
-
-    frames = int(seconds * sim.config.fps) + 1
-    t = np.arange(frames) / sim.config.fps
-    keys = sim.rest_controls(frames - 1)
-    names = sim.model.joint_names
-    for side, phase in (("left", 0.0), ("right", np.pi)):
-        lift = 0.5 * np.clip(np.sin(2 * np.pi * t + phase), 0, None)  # rad
-        keys[:, names.index(f"{side}_hip")] = Rotation.from_rotvec(np.outer(-lift, [0, 1, 0])).as_quat(scalar_first=True)
-        keys[:, names.index(f"{side}_knee")] = Rotation.from_rotvec(np.outer(2 * lift, [0, 1, 0])).as_quat(scalar_first=True)
-    return keys
-
-
 def accuracy(model) -> list[dict]:
     reference_sim = simulator(model, engine="mujoco")  # C MuJoCo, solver converged
     start = reference_sim.default_state()
-    controls = march(reference_sim)
+    controls = march_in_place(reference_sim)
     reference = reference_sim.rollout(*start, controls)
     runs = {f"mjx, {k} solver iteration{'s' * (k > 1)}": MjxSimulator(model, SimConfig(solver_iterations=k)).compiled_rollout
             for k in (1, 2, 4)}  # fmt: skip

@@ -19,8 +19,11 @@ from motion_recon.physics.rotations import conj, rotate
 
 # float64 numpy against float64 references: only rounding differs
 PX_TOL = 1e-9
-# float32 JAX against float64 numpy: ~1e-7 relative on ~1000 px coordinates
-PX_TOL_F32 = 1e-2
+# float64 (numpy or JAX) against cv2.projectPoints: a few rounding steps of ~1000 px coordinates
+# (measured 1.1e-12 px)
+PX_TOL_CV2 = 2e-12
+# float32 JAX against float64: ~1e-7 relative on ~1000 px coordinates (measured 3.3e-4 px)
+PX_TOL_F32 = 1e-3
 
 # OpenCV test camera and the pixels cv2.projectPoints (opencv-python-headless 5.0.0) returned for it
 CV_K = np.array([[1150.0, 0.0, 500.0], [0.0, 1140.0, 510.0], [0.0, 0.0, 1.0]])
@@ -58,8 +61,14 @@ def test_projection_matches_cv2_projectpoints_when_installed():
     cases = [(rng.normal(size=(50, 3)), rng.normal(size=3), rng.normal(size=3) + [0.0, 0.0, 5.0], K,
               rng.normal(scale=[0.2, 0.1, 0.01, 0.01, 0.05])) for _ in range(5)]  # fmt: skip
     for (points, rvec, tvec, K, dist), expected in zip(cases, isolated(_cv2_projections, cases), strict=True):
-        ours = project(points, K, dist, Rotation.from_rotvec(rvec).as_matrix(), tvec, xp=np)
-        np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-6)
+        R = Rotation.from_rotvec(rvec).as_matrix()
+        np.testing.assert_allclose(project(points, K, dist, R, tvec, xp=np), expected, rtol=0, atol=PX_TOL_CV2)
+        np.testing.assert_allclose(jax.jit(project)(points.astype(np.float32), K, dist, R, tvec), expected,
+                                   rtol=0, atol=PX_TOL_F32)  # fmt: skip
+        with jax.enable_x64(True):
+            ours = jax.jit(project)(jnp.asarray(points), K, dist, R, tvec)
+            assert ours.dtype == jnp.float64
+            np.testing.assert_allclose(ours, expected, rtol=0, atol=PX_TOL_CV2)
 
 
 def test_projection_by_hand():

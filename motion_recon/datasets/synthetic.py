@@ -62,3 +62,17 @@ def synthetic_sequence(sim, frames: int, seed: int, *, amplitude=None, qvel_scal
     sequence = MotionSequence(f"synthetic-{seed}", keypoints, sim.config.fps, layout,
                               tuple(sim.model.keypoint_sites), {"dataset": "synthetic", "seed": seed})  # fmt: skip
     return sequence, controls, trajectory
+
+
+def march_in_place(sim, seconds: float = 1.0) -> np.ndarray:
+    """(F+1, J, 4) PD targets of a march in place: hips and knees flex in alternation at 1 Hz
+    (hip 0.5 rad, knee 1 rad at the peak), so each foot leaves and touches the floor once a second."""
+    frames = int(seconds * sim.config.fps) + 1
+    t = np.arange(frames) / sim.config.fps
+    keys = sim.rest_controls(frames - 1)
+    names = sim.model.joint_names
+    for side, phase in (("left", 0.0), ("right", np.pi)):
+        lift = 0.5 * np.clip(np.sin(2 * np.pi * t + phase), 0, None)  # rad
+        keys[:, names.index(f"{side}_hip")] = Rotation.from_rotvec(np.outer(-lift, [0, 1, 0])).as_quat(scalar_first=True)
+        keys[:, names.index(f"{side}_knee")] = Rotation.from_rotvec(np.outer(2 * lift, [0, 1, 0])).as_quat(scalar_first=True)
+    return keys
