@@ -30,7 +30,9 @@ kinematic pelvis height or the trunk tilted 35 degrees from it for more than 0.2
 ``LossConfig`` field of the video loss can be changed so);
 ``--smooth`` One-Euro filters the detections first (``VideoConfig.smoothing``); ``--targets3d
 skeleton`` makes the fitted skeleton's pose the 3D prior (``VideoConfig.targets3d``);
-``--estimate-focal`` estimates the focal length instead of assuming it (``VideoConfig.estimate_focal``).
+``--estimate-focal`` estimates the focal length instead of assuming it (``VideoConfig.estimate_focal``);
+``--velocity-half-width K`` takes the start velocities as slopes over K frames each side
+(``VideoConfig.velocity_half_width``).
 
 Each run is written to ``benchmarks/results/video_semisynthetic/`` as soon as it finishes and is
 skipped when its file exists (for the same commit-independent settings), so the benchmark resumes
@@ -38,7 +40,7 @@ across sessions; the table and JSON are written from every run present.
 
     python benchmarks/video_semisynthetic.py [--seeds 0,1,2] [--camera default|calibrated]
         [--sequences 0-13] [--optimizer adam] [--max-evals 150] [--loss NAME=VALUE,...] [--smooth]
-        [--targets3d observed|skeleton] [--estimate-focal]
+        [--targets3d observed|skeleton] [--estimate-focal] [--velocity-half-width 1]
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ import argparse
 import json
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -171,8 +174,30 @@ def scores(motion3d: np.ndarray, camera: Camera, truth: np.ndarray, true_camera:
             "tv": total_variation(motion3d), "foot_skate": foot_skate(motion3d, truth)}  # fmt: skip
 
 
-def run_one(index: int, seed: int, camera_mode: str, optimizer: str, max_evals: int, loss: str,
-            smoothing: bool, targets3d: str, focal_estimate: bool) -> dict:
+@dataclass(frozen=True)
+class Variant:
+    """The settings of one benchmark run apart from sequence and seed; ``name`` keys its files."""
+
+    camera_mode: str = "default"
+    optimizer: str = "adam"
+    max_evals: int = 150
+    loss: str = ""  # LossConfig changes, ``name=value,...``
+    smoothing: bool = False
+    targets3d: str = "observed"
+    focal_estimate: bool = False
+    velocity_half_width: int = 1
+
+    @property
+    def name(self) -> str:
+        overrides = "".join(f"_{key.replace('_weight', '')}{value:g}" for key, value in loss_overrides(self.loss).items())
+        return (f"{self.camera_mode}_{self.optimizer}{self.max_evals}{overrides}"
+                + ("_smoothed" if self.smoothing else "")
+                + ("_skeleton-targets" if self.targets3d == "skeleton" else "")
+                + ("_focal-estimated" if self.focal_estimate else "")
+                + (f"_velocity{self.velocity_half_width}" if self.velocity_half_width != 1 else ""))  # fmt: skip
+
+
+def run_one(index: int, seed: int, variant: Variant) -> dict:
     """One sequence, one seed: reconstruct through the keypoints path and score."""
     from dataclasses import asdict, replace
 
@@ -186,12 +211,13 @@ def run_one(index: int, seed: int, camera_mode: str, optimizer: str, max_evals: 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         calibration = None
-        if camera_mode == "calibrated":
+        if variant.camera_mode == "calibrated":
             calibration = Path(folder) / "camera.json"
             calibration.write_text(json.dumps(true_camera.to_dict()))
-        config = VideoConfig(optimizer=optimizer, max_evals=max_evals, seed=seed,
-                             loss=replace(VIDEO_LOSS, **loss_overrides(loss)), smoothing=smoothing, targets3d=targets3d,
-                             camera=None if calibration is None else str(calibration), estimate_focal=focal_estimate)  # fmt: skip
+        config = VideoConfig(optimizer=variant.optimizer, max_evals=variant.max_evals, seed=seed,
+                             loss=replace(VIDEO_LOSS, **loss_overrides(variant.loss)), smoothing=variant.smoothing,
+                             targets3d=variant.targets3d, camera=None if calibration is None else str(calibration),
+                             estimate_focal=variant.focal_estimate, velocity_half_width=variant.velocity_half_width)  # fmt: skip
         run = reconstruct_detections(people, info, 0, config, f"semi-synthetic {name}")
     result = run.result
     if run.first != 0 or len(result.simulated) != len(world):
@@ -202,9 +228,10 @@ def run_one(index: int, seed: int, camera_mode: str, optimizer: str, max_evals: 
     physics.update(falls=falls(np.asarray(result.simulated, float), np.asarray(result.observed3d, float), fps),
                    recoveries=int(result.optimization["recoveries"]),
                    residual_force_pct=result.metrics.get("residual_force_pct", 0.0))  # fmt: skip
-    return {"sequence": name, "index": index, "seed": seed, "camera_mode": camera_mode, "untuned": name in UNTUNED,
-            "optimizer": optimizer, "max_evals": max_evals, "loss": asdict(config.loss), "smoothing": smoothing,
-            "targets3d": targets3d, "estimate_focal": focal_estimate,
+    return {"sequence": name, "index": index, "seed": seed, "camera_mode": variant.camera_mode,
+            "untuned": name in UNTUNED, "optimizer": variant.optimizer, "max_evals": variant.max_evals,
+            "loss": asdict(config.loss), "smoothing": variant.smoothing, "targets3d": variant.targets3d,
+            "estimate_focal": variant.focal_estimate, "velocity_half_width": variant.velocity_half_width,
             "frames": len(world), "fps": fps,
             "camera": {"width": true_camera.width, "height": true_camera.height, "focal": float(true_camera.K[0, 0]),
                        "distance_m": float(np.linalg.norm(true_camera.centre - world[:, skeleton.ROOT].mean(0))),
@@ -219,15 +246,8 @@ def loss_overrides(text: str) -> dict[str, float]:
     return {name.strip(): float(value) for name, value in pairs}
 
 
-def variant_name(camera_mode: str, optimizer: str, max_evals: int, loss: str, smoothing: bool, targets3d: str,
-                 focal_estimate: bool) -> str:  # fmt: skip
-    overrides = "".join(f"_{name.replace('_weight', '')}{value:g}" for name, value in loss_overrides(loss).items())
-    return (f"{camera_mode}_{optimizer}{max_evals}{overrides}" + ("_smoothed" if smoothing else "")
-            + ("_skeleton-targets" if targets3d == "skeleton" else "") + ("_focal-estimated" if focal_estimate else ""))  # fmt: skip
-
-
-def run_path(index: int, seed: int, *variant) -> Path:
-    return RUNS / f"{SEQUENCES[index]}_{variant_name(*variant)}_seed{seed}.json"
+def run_path(index: int, seed: int, variant: Variant) -> Path:
+    return RUNS / f"{SEQUENCES[index]}_{variant.name}_seed{seed}.json"
 
 
 METRICS = ("mpjpe_2d", "pa_mpjpe", "w_mpjpe", "tv", "foot_skate")
@@ -305,20 +325,23 @@ def main() -> None:
                         help="the 3D prior: the lifted detections or the fitted skeleton's pose (VideoConfig.targets3d)")
     parser.add_argument("--estimate-focal", action="store_true",
                         help="with --camera default: estimate the focal length (VideoConfig.estimate_focal)")
+    parser.add_argument("--velocity-half-width", type=int, default=1,
+                        help="start velocities as slopes over this many frames each side (VideoConfig.velocity_half_width)")
     parser.add_argument("--name", default=None, help="result name (default: video_semisynthetic_<variant>_cpu)")
     args = parser.parse_args()
     from dataclasses import asdict
 
     from pipelines.video import VIDEO_LOSS
 
-    variant = (args.camera, args.optimizer, args.max_evals, args.loss, args.smooth, args.targets3d, args.estimate_focal)
-    name = args.name or f"video_semisynthetic_{variant_name(*variant)}_cpu"
+    variant = Variant(args.camera, args.optimizer, args.max_evals, args.loss, args.smooth, args.targets3d,
+                      args.estimate_focal, args.velocity_half_width)  # fmt: skip
+    name = args.name or f"video_semisynthetic_{variant.name}_cpu"
     runs = []
     for seed in _indices(args.seeds):
         for index in _indices(args.sequences):
-            path = run_path(index, seed, *variant)
+            path = run_path(index, seed, variant)
             if not path.exists():
-                write_json(path, {**run_one(index, seed, *variant),
+                write_json(path, {**run_one(index, seed, variant),
                                   "environment": record()})  # fmt: skip
             runs.append(json.loads(path.read_text()))
             row = runs[-1]
@@ -331,7 +354,7 @@ def main() -> None:
     write_json(RESULTS / f"{name}.json", {"settings": vars(args), "environment": record(), **result,
                                           "runs": [r["sequence"] + f"/seed{r['seed']}" for r in runs]})  # fmt: skip
     loss = {**asdict(VIDEO_LOSS), **loss_overrides(args.loss)}
-    write_text(RESULTS / f"{name}.md", f"# recon video on semi-synthetic sequences: {variant_name(*variant)}\n\n"
+    write_text(RESULTS / f"{name}.md", f"# recon video on semi-synthetic sequences: {variant.name}\n\n"
                                        f"Video loss: {loss}\n\n{text}")  # fmt: skip
     print(f"wrote {RESULTS / name}.json and .md")
 

@@ -67,9 +67,12 @@ class Initialisation:
     reference: np.ndarray
 
 
-def initialise(sequence: MotionSequence, window: int, humanoid: Humanoid | None = None) -> Initialisation:
+def initialise(sequence: MotionSequence, window: int, humanoid: Humanoid | None = None,
+               velocity_half_width: int = 1) -> Initialisation:
     """Resamples ``sequence`` to the simulator's rate, maps it to the 17 joints, estimates the body
-    (unless a ``humanoid`` is given), finds the ground and solves IK; one-line errors name the file."""
+    (unless a ``humanoid`` is given), finds the ground and solves IK, whose velocities are slopes
+    over ``velocity_half_width`` frames each side (``kinematics.velocities``); one-line errors
+    name the file."""
     fps = physics.DEFAULT_CONFIG.fps
     observed = to_h36m17(sequence.resampled(fps))
     label = sequence.source.get("file", sequence.name)
@@ -88,6 +91,6 @@ def initialise(sequence: MotionSequence, window: int, humanoid: Humanoid | None 
     ground = ground_height(observed, humanoid.shape.ankle_height)
     lifted = observed - np.array([0.0, 0.0, ground])
     qpos = inverse_kinematics(humanoid, fill_gaps(lifted))
-    qvel = velocities(humanoid, qpos, fps)
+    qvel = velocities(humanoid, qpos, fps, velocity_half_width)
     reference = qpos[:, 7:].reshape(len(qpos), -1, 4)
     return Initialisation(observed, lifted, ground, humanoid, qpos, qvel, reference)

@@ -164,21 +164,28 @@ def _align(parent: Rotation, keypoints, name: str, child_sites) -> Rotation:
     return Rotation.concatenate(rotations_)
 
 
-def velocities(humanoid: Humanoid, qpos, fps: float) -> np.ndarray:
-    """(T, nv) generalised velocities of a (T, nq) pose sequence by finite differences
-    (central inside, one-sided at the ends), in MuJoCo's layout: root linear velocity in the
-    world frame, angular velocities in each link's own frame."""
+def velocities(humanoid: Humanoid, qpos, fps: float, half_width: int = 1) -> np.ndarray:
+    """(T, nv) generalised velocities of a (T, nq) pose sequence, in MuJoCo's layout: root linear
+    velocity in the world frame, angular velocities in each link's own frame. Each frame's is the
+    slope of a least-squares line through the poses within ``half_width`` frames of it (cut at the
+    ends); 1 gives central differences inside and one-sided ones at the ends, wider lines average
+    out the noise of detected poses. Rotations are fitted as rotation vectors from the frame's own."""
     qpos = np.asarray(qpos, dtype=float)
-    if len(qpos) < 2:
+    frames = len(qpos)
+    if frames < 2:
         raise ValueError("velocities need at least two poses")
-    quats = qpos[:, 3:].reshape(len(qpos), -1, 4)
-    before = np.concatenate([qpos[:1], qpos[:-1]])
-    after = np.concatenate([qpos[1:], qpos[-1:]])
-    span = np.full(len(qpos), 2.0 / fps)
-    span[[0, -1]] = 1.0 / fps
-    linear = (after[:, :3] - before[:, :3]) / span[:, None]
-    q0 = Rotation.from_quat(before[:, 3:].reshape(-1, 4), scalar_first=True)
-    q1 = Rotation.from_quat(after[:, 3:].reshape(-1, 4), scalar_first=True)
-    angular = (q0.inv() * q1).as_rotvec().reshape(len(qpos), quats.shape[1], 3) / span[:, None, None]
-    return np.concatenate([linear, angular.reshape(len(qpos), -1)], axis=1)
+    if half_width < 1:
+        raise ValueError(f"velocities need a half width of at least 1 frame, got {half_width}")
+    links = (qpos.shape[1] - 3) // 4
+    quats = Rotation.from_quat(qpos[:, 3:].reshape(-1, 4), scalar_first=True)
+    linear = np.zeros((frames, 3))
+    angular = np.zeros((frames, links, 3))
+    for t in range(frames):
+        near = np.arange(max(0, t - half_width), min(frames, t + half_width + 1))
+        offsets = (near - near.mean()) / np.sum((near - near.mean()) ** 2)  # least-squares slope weights
+        here = quats[t * links : (t + 1) * links]
+        turned = np.stack([(here.inv() * quats[s * links : (s + 1) * links]).as_rotvec() for s in near])
+        linear[t] = offsets @ qpos[near, :3] * fps
+        angular[t] = np.tensordot(offsets, turned, axes=1) * fps
+    return np.concatenate([linear, angular.reshape(frames, -1)], axis=1)
 

@@ -59,6 +59,7 @@ class VideoConfig:
     camera: str | None = None
     smoothing: bool = False  # One-Euro filter the detections (``perception.filtering.smooth_track``)
     targets3d: str = "observed"  # the 3D prior: the lifted detections, or the fitted skeleton's pose
+    velocity_half_width: int = 1  # start velocities: slopes over this many frames each side
     person_index: int = 0
     keypoints: Path | None = None
     stopping: bool = False
@@ -261,7 +262,7 @@ def reconstruct_detections(frames: list, info: VideoInfo, first: int, config: Vi
     sequence = MotionSequence(Path(info.path).stem, world, info.fps, "h36m17",
                               source={**track.source, "frames": [first, first + len(world)]})  # fmt: skip
     mocap = config.mocap()
-    init = initialise(sequence, mocap.loss.window)
+    init = initialise(sequence, mocap.loss.window, velocity_half_width=config.velocity_half_width)
     stage_s["initialise"] = time.perf_counter() - clock
     progress("initialise", 1, 1)
     clock = time.perf_counter()

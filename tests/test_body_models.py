@@ -151,6 +151,19 @@ def test_velocities_of_a_uniform_rotation():
     qpos[:, :3] = np.outer(np.arange(5), [0.1, 0, 0])  # 0.1 m per frame
     spin = Rotation.from_rotvec(np.outer(np.arange(5), [0, 0, 0.05]))  # 0.05 rad per frame about z
     qpos[:, 3:7] = spin.as_quat(scalar_first=True)
-    qvel = velocities(humanoid, qpos, fps=25)
-    np.testing.assert_allclose(qvel[:, :3], np.tile([2.5, 0, 0], (5, 1)), atol=1e-9)
-    np.testing.assert_allclose(qvel[:, 3:6], np.tile([0, 0, 1.25], (5, 1)), atol=1e-9)
+    for half_width in (1, 3):  # a line through uniform motion is exact, ends included
+        qvel = velocities(humanoid, qpos, fps=25, half_width=half_width)
+        np.testing.assert_allclose(qvel[:, :3], np.tile([2.5, 0, 0], (5, 1)), atol=1e-9)
+        np.testing.assert_allclose(qvel[:, 3:6], np.tile([0, 0, 1.25], (5, 1)), atol=1e-9)
+
+
+def test_wider_velocity_lines_average_out_pose_noise():
+    humanoid = build_humanoid(shape_from_height(1.75))
+    rng = np.random.default_rng(5)
+    qpos = np.tile(random_poses(humanoid, 1, rng), (40, 1))
+    qpos[:, :3] = np.outer(np.arange(40), [0.04, 0.0, 0.0]) + rng.normal(scale=0.01, size=(40, 3))  # 1 m/s, 1 cm noise
+    errors = {k: np.abs(velocities(humanoid, qpos, 25.0, k)[:, 0] - 1.0) for k in (1, 3)}
+    # a slope through 7 poses has 1/sqrt(14) of a central difference's noise (1/sqrt(2) / sqrt(28))
+    assert np.sqrt(np.mean(errors[3][3:-3] ** 2)) < 0.5 * np.sqrt(np.mean(errors[1][3:-3] ** 2))
+    with pytest.raises(ValueError, match="half width"):
+        velocities(humanoid, qpos, 25.0, 0)
