@@ -9,8 +9,10 @@ from motion_recon.optim.learned import LearnedRule
 
 SIGMA = 0.01
 TRUNC, TRUNCATIONS = 5, 3
-BATCH = 512  # antithetic pairs averaged; the test compares means, not single draws
-GRAD_RTOL = 0.25  # PES is unbiased; its noise with 512 pairs is a few per cent here
+BATCH = 8192  # antithetic pairs averaged; the test compares means, not single draws
+# PES is unbiased: over 30 seeds its relative error with 8192 pairs has mean 0.05 % and standard
+# deviation 1.3 % (largest 2.6 %; 6.3 % and 13.8 % with 512 pairs), so 5 % is about 4 sigma.
+GRAD_RTOL = 0.05
 
 
 def _toy_rule() -> LearnedRule:
@@ -61,9 +63,13 @@ def test_pes_gradient_matches_finite_differences_of_the_meta_loss():
     assert pes.inner_step == TRUNC * TRUNCATIONS
 
 
-def test_meta_loss_is_finite_for_diverged_runs():
-    values = meta_loss(jnp.array([[1.0, jnp.inf, jnp.nan, -1.0]]))
-    assert bool(jnp.isfinite(values).all())
+def test_diverged_particles_score_log_1e30():
+    """Each infinite, NaN or huge step scores log 1e30; finite steps keep log(loss + 1e-8)."""
+    ceiling = np.log(1e30)
+    diverged = meta_loss(jnp.array([[jnp.inf, jnp.nan, 1e35, 1e31]]))
+    assert float(diverged[0]) == pytest.approx(ceiling, rel=1e-6)
+    mixed = meta_loss(jnp.array([[1.0, jnp.inf, jnp.nan, -1.0]]))  # a negative loss counts as 0
+    assert float(mixed[0]) == pytest.approx((np.log(1 + 1e-8) + 2 * ceiling + np.log(1e-8)) / 4, rel=1e-6)
 
 
 def test_function_tasks_share_a_compiled_loss():

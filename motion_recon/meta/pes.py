@@ -17,6 +17,7 @@ truncated ES.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, NamedTuple
 
 import jax
@@ -26,7 +27,7 @@ from motion_recon.meta.tasks import TaskBatch
 from motion_recon.optim.learned import LearnedRule
 
 LOG_LOSS_FLOOR = 1e-8  # the meta-loss is log(loss + floor)
-LOG_LOSS_CEILING = 69.0  # log(1e30): a diverged particle scores this instead of inf/NaN
+LOG_LOSS_CEILING = math.log(1e30)  # a diverged particle scores this instead of inf/NaN
 
 
 class Particles(NamedTuple):
