@@ -18,10 +18,9 @@ LEARNED = ("optimus", "adafactor-mlp")
 
 
 def _config(name):
-    # rates at which the first-order methods make progress on Rosenbrock without diverging
-    untrained = {"seed": 0}  # learned optimizers without a checkpoint
-    return {"adam": {"learning_rate": 1e-2}, "gd-momentum": {"learning_rate": 1e-4},
-            "optimus": untrained, "adafactor-mlp": untrained}.get(name, {})
+    # rates at which the first-order methods make progress on Rosenbrock without diverging; the
+    # learned optimizers load their shipped checkpoints (the default)
+    return {"adam": {"learning_rate": 1e-2}, "gd-momentum": {"learning_rate": 1e-4}}.get(name, {})
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -31,7 +30,9 @@ def test_contract(name):
     assert res.nit <= 20 and res.losses.shape == (res.nit + 1,)
     assert res.losses[0] == pytest.approx(float(ROSENBROCK.loss(jnp.asarray(X0, jnp.float32))), rel=1e-5)
     assert res.fun == res.losses[-1] and np.all(np.isfinite(res.losses))
-    if name not in LEARNED:  # untrained learned optimizers need not descend
+    if name in LEARNED:  # their steps oscillate on Rosenbrock (measured best 5.4 and 19.8 from 79.7)
+        assert res.fun_best < 0.5 * res.losses[0]
+    else:
         assert res.fun < res.losses[0]
     assert res.nfev >= res.nit + 1
     assert res.status in (Status.BUDGET, Status.CONVERGED) and res.success and res.message
