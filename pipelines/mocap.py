@@ -3,6 +3,7 @@ DiffPhy window optimization -> simulated motion, metrics and a result file."""
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -63,13 +64,17 @@ class MocapConfig:
 
 def diffphy_optimizer(name: str, checkpoint: str | None = None) -> optim.Optimizer:
     """The optimizer ``name`` configured for DiffPhy windows (see ``DIFFPHY_SETTINGS``); learned
-    ones load ``checkpoint`` or the shipped DiffPhy checkpoint when there is one."""
+    ones load ``checkpoint`` or the shipped DiffPhy checkpoint when there is one, else the
+    functions checkpoint, with a one-line warning on stderr."""
     if name in LEARNED:
         from motion_recon.paths import data_dir
 
         shipped = data_dir() / "checkpoints" / f"{name}-diffphy"
         if checkpoint is None and shipped.is_dir():
             checkpoint = str(shipped)
+        elif checkpoint is None:
+            print(f"warning: no DiffPhy checkpoint {shipped}; {name} uses its functions checkpoint "
+                  f"(--checkpoint DIR picks another)", file=sys.stderr)  # fmt: skip
         return optim.get(name, checkpoint=checkpoint)
     if checkpoint is not None:
         raise ValueError(f"--checkpoint is for learned optimizers ({', '.join(LEARNED)}), not {name}")

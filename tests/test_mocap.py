@@ -215,3 +215,14 @@ def test_recon_eval_aist_runs_on_a_fixture_tree(tmp_path):
     report = json.loads(out.read_text())
     assert report["split"] == "aist15" and list(report["sequences"]) == ["gBR_sBM_c06_d06_mBR4_ch06"]
     assert 0 < report["mean"]["mpjpe_g"] < 1000 and report["mean"]["evals_per_window"] == 1.0
+
+
+def test_a_learned_optimizer_without_a_diffphy_checkpoint_warns_of_the_fallback(capsys):
+    from pipelines.mocap import diffphy_optimizer
+
+    assert diffphy_optimizer("optimus").source == str(data_dir() / "checkpoints" / "optimus-diffphy")
+    assert capsys.readouterr().err == ""
+    fallback = diffphy_optimizer("adafactor-mlp")  # no adafactor-mlp-diffphy is shipped
+    assert fallback.source == str(data_dir() / "checkpoints" / "adafactor-mlp-functions")
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("warning: no DiffPhy checkpoint") and "adafactor-mlp-diffphy" in err
