@@ -1,10 +1,16 @@
-"""Fixtures shared by the physics tests, and the test process's JAX setup."""
+"""Fixtures shared by the physics tests, the test process's JAX setup, and the check that CI
+skips nothing it must run (tests/skip_allowlist.py)."""
+
+import os
 
 import pytest
 
 from body_models.humanoid import build_humanoid
 from body_models.model_files import physics_model
 from body_models.shape import shape_from_height
+from skip_allowlist import ALLOWED_SKIPS, read_allowed, unexpected_skips
+
+_SKIPS: list[tuple[str, str]] = []  # (test id, reason) of every skip in this session
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +33,29 @@ def release_compiled_programs():
     from motion_recon.compiled_programs import release_compiled_programs as release
 
     release()
+
+
+def _record_skip(report):
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _SKIPS.append((report.nodeid, reason.removeprefix("Skipped: ")))
+
+
+pytest_runtest_logreport = pytest_collectreport = _record_skip
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Lists the skips tests/allowed_skips.txt does not allow; on CI they fail the run."""
+    unexpected = unexpected_skips(_SKIPS, read_allowed())
+    if not unexpected:
+        return
+    on_ci = bool(os.environ.get("CI"))
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:
+        terminal.ensure_newline()
+        terminal.write_line(f"{len(unexpected)} skipped not allowed by {ALLOWED_SKIPS.name}"
+                            f"{': CI fails' if on_ci else ' (CI would fail)'}:", red=on_ci, yellow=not on_ci)  # fmt: skip
+        for test, reason in unexpected:
+            terminal.write_line(f"  {test}: {reason}")
+    if on_ci and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
