@@ -32,7 +32,8 @@ kinematic pelvis height or the trunk tilted 35 degrees from it for more than 0.2
 skeleton`` makes the fitted skeleton's pose the 3D prior (``VideoConfig.targets3d``);
 ``--estimate-focal`` estimates the focal length instead of assuming it (``VideoConfig.estimate_focal``);
 ``--velocity-half-width K`` takes the start velocities as slopes over K frames each side
-(``VideoConfig.velocity_half_width``).
+(``VideoConfig.velocity_half_width``); ``--planted-median-frames N`` finds the loss's planted feet
+on ankle tracks that are running medians over N frames (``VideoConfig.planted_median_frames``).
 
 Each run is written to ``benchmarks/results/video_semisynthetic/`` as soon as it finishes and is
 skipped when its file exists (for the same commit-independent settings), so the benchmark resumes
@@ -41,6 +42,7 @@ across sessions; the table and JSON are written from every run present.
     python benchmarks/video_semisynthetic.py [--seeds 0,1,2] [--camera default|calibrated]
         [--sequences 0-13] [--optimizer adam] [--max-evals 150] [--loss NAME=VALUE,...] [--smooth]
         [--targets3d observed|skeleton] [--estimate-focal] [--velocity-half-width 1]
+        [--planted-median-frames 1]
 """
 
 from __future__ import annotations
@@ -186,6 +188,7 @@ class Variant:
     targets3d: str = "observed"
     focal_estimate: bool = False
     velocity_half_width: int = 1
+    planted_median_frames: int = 1
 
     @property
     def name(self) -> str:
@@ -194,7 +197,8 @@ class Variant:
                 + ("_smoothed" if self.smoothing else "")
                 + ("_skeleton-targets" if self.targets3d == "skeleton" else "")
                 + ("_focal-estimated" if self.focal_estimate else "")
-                + (f"_velocity{self.velocity_half_width}" if self.velocity_half_width != 1 else ""))  # fmt: skip
+                + (f"_velocity{self.velocity_half_width}" if self.velocity_half_width != 1 else "")
+                + (f"_planted-median{self.planted_median_frames}" if self.planted_median_frames != 1 else ""))  # fmt: skip
 
 
 def run_one(index: int, seed: int, variant: Variant) -> dict:
@@ -217,7 +221,8 @@ def run_one(index: int, seed: int, variant: Variant) -> dict:
         config = VideoConfig(optimizer=variant.optimizer, max_evals=variant.max_evals, seed=seed,
                              loss=replace(VIDEO_LOSS, **loss_overrides(variant.loss)), smoothing=variant.smoothing,
                              targets3d=variant.targets3d, camera=None if calibration is None else str(calibration),
-                             estimate_focal=variant.focal_estimate, velocity_half_width=variant.velocity_half_width)  # fmt: skip
+                             estimate_focal=variant.focal_estimate, velocity_half_width=variant.velocity_half_width,
+                             planted_median_frames=variant.planted_median_frames)  # fmt: skip
         run = reconstruct_detections(people, info, 0, config, f"semi-synthetic {name}")
     result = run.result
     if run.first != 0 or len(result.simulated) != len(world):
@@ -232,6 +237,7 @@ def run_one(index: int, seed: int, variant: Variant) -> dict:
             "untuned": name in UNTUNED, "optimizer": variant.optimizer, "max_evals": variant.max_evals,
             "loss": asdict(config.loss), "smoothing": variant.smoothing, "targets3d": variant.targets3d,
             "estimate_focal": variant.focal_estimate, "velocity_half_width": variant.velocity_half_width,
+            "planted_median_frames": variant.planted_median_frames,
             "frames": len(world), "fps": fps,
             "camera": {"width": true_camera.width, "height": true_camera.height, "focal": float(true_camera.K[0, 0]),
                        "distance_m": float(np.linalg.norm(true_camera.centre - world[:, skeleton.ROOT].mean(0))),
@@ -327,6 +333,8 @@ def main() -> None:
                         help="with --camera default: estimate the focal length (VideoConfig.estimate_focal)")
     parser.add_argument("--velocity-half-width", type=int, default=1,
                         help="start velocities as slopes over this many frames each side (VideoConfig.velocity_half_width)")
+    parser.add_argument("--planted-median-frames", type=int, default=1,
+                        help="the loss's planted feet on running medians of the ankle tracks (VideoConfig.planted_median_frames)")
     parser.add_argument("--name", default=None, help="result name (default: video_semisynthetic_<variant>_cpu)")
     args = parser.parse_args()
     from dataclasses import asdict
@@ -334,7 +342,7 @@ def main() -> None:
     from pipelines.video import VIDEO_LOSS
 
     variant = Variant(args.camera, args.optimizer, args.max_evals, args.loss, args.smooth, args.targets3d,
-                      args.estimate_focal, args.velocity_half_width)  # fmt: skip
+                      args.estimate_focal, args.velocity_half_width, args.planted_median_frames)  # fmt: skip
     name = args.name or f"video_semisynthetic_{variant.name}_cpu"
     runs = []
     for seed in _indices(args.seeds):

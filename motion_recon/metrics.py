@@ -8,6 +8,8 @@ scalar is the mean over every observed joint of every frame.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import skeleton
@@ -155,15 +157,30 @@ def foot_skate(pred, reference=None, feet=skeleton.ANKLES, up: int = 2, contact=
     return 100.0 * float(np.mean(np.any(contact & slides, axis=1)))
 
 
-def planted_in_image(keypoints2d, confidence, depth, focal: float, feet=skeleton.ANKLES, min_confidence: float = 0.5):
+def planted_in_image(keypoints2d, confidence, depth, focal: float, feet=skeleton.ANKLES, min_confidence: float = 0.5,
+                     median_frames: int = 1):
     """(T - 1, 2) feet standing still as a video shows them: the ankle's pixel motion between two
     frames, at its ``depth`` (T, 2) metres and ``focal`` pixels, is at most 2 cm and it is seen
     (``confidence`` >= ``min_confidence``) in both. The contact reference of foot skate for a
-    video, where no ground truth says when a foot is down."""
+    video, where no ground truth says when a foot is down. ``median_frames`` (odd) first replaces
+    each ankle position by the median of that many frames around it (unseen ones left out), so
+    that detector jitter does not hide a planted foot."""
     ankles = np.asarray(keypoints2d, float)[:, list(feet)]
     seen = np.asarray(confidence, float)[:, list(feet)] >= min_confidence
+    if median_frames > 1:
+        ankles = _running_median(np.where(seen[..., None], ankles, np.nan), int(median_frames) // 2)
     metres = np.linalg.norm(np.diff(ankles, axis=0), axis=-1) * np.asarray(depth, float)[:-1] / focal
     return (np.nan_to_num(metres, nan=np.inf) <= CONTACT_SPEED) & seen[:-1] & seen[1:]
+
+
+def _running_median(values: np.ndarray, half: int) -> np.ndarray:
+    """The median over ``half`` frames each side (fewer at the ends) along axis 0, NaN left out."""
+    padded = np.concatenate([np.full((half, *values.shape[1:]), np.nan), values,
+                             np.full((half, *values.shape[1:]), np.nan)])  # fmt: skip
+    stacked = np.stack([padded[k : k + len(values)] for k in range(2 * half + 1)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN stretches stay NaN
+        return np.nanmedian(stacked, axis=0)
 
 
 def all_metrics(pred, gt=None, pred_2d=None, observed_2d=None, confidence_2d=None, contact=None) -> dict[str, float]:

@@ -98,11 +98,13 @@ def configured_optimizer(config: MocapConfig) -> optim.Optimizer:
 @dataclass(frozen=True)
 class ImageObservations:
     """2D keypoints of a sequence's frames as ``camera`` saw them: keypoints (T, 17, 2) pixels
-    (NaN where unseen) and confidence (T, 17) (0 where unseen)."""
+    (NaN where unseen) and confidence (T, 17) (0 where unseen). The loss's planted feet are found
+    on ankle tracks that are running medians over ``planted_median_frames`` frames."""
 
     camera: Camera
     keypoints: np.ndarray
     confidence: np.ndarray
+    planted_median_frames: int = 1
 
 
 def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConfig(), *, camera: Camera | None = None,
@@ -180,11 +182,13 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
     )
 
 
-def planted_feet(camera: Camera, keypoints3d: np.ndarray, keypoints2d: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+def planted_feet(camera: Camera, keypoints3d: np.ndarray, keypoints2d: np.ndarray, confidence: np.ndarray,
+                 median_frames: int = 1) -> np.ndarray:  # fmt: skip
     """(T - 1, 2) frames in which the video shows each foot standing still (``planted_in_image``
     at the depth of the ankles of ``keypoints3d``): foot skate's contact reference for video."""
     ankles = camera.world_to_camera(np.asarray(keypoints3d, float)[:, skeleton.ANKLES])
-    return planted_in_image(keypoints2d, confidence, ankles[..., 2], camera.K[0, 0], feet=skeleton.ANKLES)
+    return planted_in_image(keypoints2d, confidence, ankles[..., 2], camera.K[0, 0], feet=skeleton.ANKLES,
+                            median_frames=median_frames)  # fmt: skip
 
 
 def _image_terms(image: ImageObservations, fps: float, sim_fps: float, observed: np.ndarray, ground: float) -> dict:
@@ -196,7 +200,8 @@ def _image_terms(image: ImageObservations, fps: float, sim_fps: float, observed:
     weights = resample(image.confidence, fps, sim_fps)
     seen = np.isfinite(keypoints).all(axis=-1)
     weights = np.where(seen, weights, 0.0)
-    planted = planted_feet(image.camera, observed, np.where(seen[..., None], keypoints, np.nan), weights)
+    planted = planted_feet(image.camera, observed, np.where(seen[..., None], keypoints, np.nan), weights,
+                           image.planted_median_frames)  # fmt: skip
     cam = image.camera
     shifted_t = cam.t + cam.R @ np.array([0.0, 0.0, ground])
     return {"keypoints2d": np.where(seen[..., None], keypoints, 0.0), "weights2d": weights,

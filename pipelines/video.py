@@ -60,6 +60,7 @@ class VideoConfig:
     smoothing: bool = False  # One-Euro filter the detections (``perception.filtering.smooth_track``)
     targets3d: str = "observed"  # the 3D prior: the lifted detections, or the fitted skeleton's pose
     velocity_half_width: int = 1  # start velocities: slopes over this many frames each side
+    planted_median_frames: int = 1  # the loss's planted feet: on ankle tracks that are running medians
     person_index: int = 0
     keypoints: Path | None = None
     stopping: bool = False
@@ -267,7 +268,8 @@ def reconstruct_detections(frames: list, info: VideoInfo, first: int, config: Vi
     progress("initialise", 1, 1)
     clock = time.perf_counter()
     result = reconstruct_motion(
-        sequence, mocap, image=ImageObservations(camera, track.keypoints, track.confidence), init=init,
+        sequence, mocap, image=ImageObservations(camera, track.keypoints, track.confidence, config.planted_median_frames),
+        init=init,
         progress=lambda done, total: progress("optimize", done, total),
     )
     stage_s["optimize"] = time.perf_counter() - clock

@@ -131,3 +131,19 @@ def test_feet_planted_in_the_image_are_foot_skate_contacts():
     motion[:, 3, 0] = 0.05 * np.arange(6)  # slides 5 cm per frame
     assert metrics.foot_skate(motion, contact=contact) == pytest.approx(60.0)  # transitions 0-2 of 5
     assert metrics.all_metrics(motion, contact=contact)["foot_skate"] == pytest.approx(60.0)
+
+
+def test_running_medians_keep_a_jittered_planted_foot_planted():
+    # ankle 3 stands still but the detector throws it 20 px off in frame 2 (and loses it in frame 4);
+    # ankle 6 walks 10 px per frame. At 5 m and f = 1000 px, 2 cm is 4 px.
+    pixels = np.zeros((7, 17, 2))
+    pixels[2, 3, 0] = 20.0
+    pixels[:, 6, 0] = 10.0 * np.arange(7)
+    confidence = np.ones((7, 17))
+    confidence[4, 3] = 0.0
+    depth = np.full((7, 2), 5.0)
+    raw = metrics.planted_in_image(pixels, confidence, depth, 1000.0)
+    np.testing.assert_array_equal(raw[:, 0], [True, False, False, False, False, True])
+    filtered = metrics.planted_in_image(pixels, confidence, depth, 1000.0, median_frames=5)
+    np.testing.assert_array_equal(filtered[:, 0], [True, True, True, False, False, True])  # unseen frame 4 stays out
+    np.testing.assert_array_equal(filtered[:, 1], [False] * 6)
