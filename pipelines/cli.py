@@ -453,6 +453,7 @@ def eval_command(
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write per-sequence and mean metrics as JSON here.")] = None,
     seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed.")] = 0,
     ray: Annotated[Optional[str], typer.Option(help=RAY_HELP.format(what="sequences (one task each)"))] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Read back the sequences whose result files in --out were made with the same settings.")] = False,
 ) -> None:
     """Evaluate on a protocol split and print the paper's Table 2 columns, mean and per sequence;
     a sequence that failed is named after the table and makes the exit code 1."""
@@ -475,9 +476,12 @@ def eval_command(
                 log("sequences", f"eval {dataset} {split}: {done}/{total} sequences done ({name})", done, total)
 
             evaluation = evaluate(dataset, root, str(split), config, out_dir=out, limit=limit,
-                                  ray_address=ray, progress=report)  # fmt: skip
+                                  ray_address=ray, progress=report, resume=resume)  # fmt: skip
     except (ValueError, FileNotFoundError, ImportError) as err:
         fail(str(err))
+    if resume:
+        console.print(f"resumed {len(evaluation.resumed)} of {len(evaluation.rows) + len(evaluation.failures)} "
+                      f"sequences from their result files in {out}", highlight=False, soft_wrap=True)  # fmt: skip
     rows = {f"{optimizer} (mean of {len(evaluation.rows)})": evaluation.mean, **evaluation.rows}
     console.print(_metrics_table(f"{dataset} {split}: mm, px, m/frame^2, % of frames", rows))
     for name, error in evaluation.failures.items():

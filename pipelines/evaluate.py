@@ -9,11 +9,18 @@ end, so the windows of one sequence run in order inside one task. A sequence tha
 unreadable file, a motion shorter than one window...) is recorded in ``Evaluation.failures``
 with its error, on both paths, and the run goes on; the mean is over the sequences that
 succeeded.
+
+A run that was interrupted resumes (``resume``): each result file in ``out_dir`` records the
+hash of its settings (``settings_hash``), and a sequence whose file holds the hash of this run's
+settings is read back instead of reconstructed, so the table equals an uninterrupted run's.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +29,17 @@ from typing import Callable
 import numpy as np
 import threadpoolctl
 
+from motion_recon import physics
 from motion_recon.datasets import MotionSequence, aist, h36m
 from motion_recon.datasets.splits import SplitSequence, split_sequences
+from motion_recon.optim.checkpoint import checkpoint_hash
 from motion_recon.perception.cameras import Camera
-from motion_recon.result_file import MotionResult, write_result
+from motion_recon.provenance import code_commit, versions
+from motion_recon.result_file import MotionResult, read_result, write_result
 from pipelines.distributed import MAX_RETRIES, TaskFailed, connect, error_line, map_tasks
 from pipelines.mocap import MocapConfig, configured_optimizer, reconstruct_motion
+
+SETTINGS_KEY = "settings_sha256"  # the provenance entry of a result file that holds its settings hash
 
 
 @dataclass
@@ -40,6 +52,7 @@ class Evaluation:
     optimizer: str
     rows: dict[str, dict[str, float]] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    resumed: list[str] = field(default_factory=list)  # sequences read back from their result files
 
     @property
     def mean(self) -> dict[str, float]:
@@ -93,11 +106,44 @@ def result_path(out_dir, name: str) -> Path:
     return Path(out_dir) / f"{name.replace('/', '_').replace(' ', '_')}.h5"
 
 
+def settings_hash(dataset: str, split: str, item: SplitSequence, config: MocapConfig, optimizer) -> str:
+    """SHA-256 of everything that decides a sequence's result: the dataset, split, sequence (name,
+    frames, camera, the input file's content), the whole ``config`` (optimizer, budget, stopping
+    rule, loss, engine, seed...), the configured ``optimizer``'s settings and its checkpoint's
+    content hash, the simulator's settings, the installed package versions and the code's git
+    commit (``provenance.code_commit``: a run resumes only with the code it started with)."""
+    source = getattr(optimizer, "source", "")
+    settings = {
+        "dataset": dataset, "split": split, "sequence": [item.name, item.first, item.last, item.camera],
+        "input_sha256": hashlib.sha256(Path(item.path).read_bytes()).hexdigest(),
+        "config": dataclasses.asdict(config), "simulator": dataclasses.asdict(physics.DEFAULT_CONFIG),
+        "optimizer": re.sub(r" at 0x[0-9a-f]+", "", repr(optimizer)),  # function addresses change per process
+        "checkpoint_sha256": checkpoint_hash(source) if source and Path(source).is_dir() else None,
+        "versions": versions(), "commit": code_commit(),
+    }  # fmt: skip
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _finished(path: Path, digest: str) -> MotionResult | None:
+    """The result file at ``path`` when it exists and was made with the settings hash ``digest``."""
+    if not path.is_file():
+        return None
+    try:
+        saved = read_result(path)
+    except (ValueError, OSError, KeyError):  # not a result file (or an old one): made again
+        return None
+    return saved if saved.provenance.get(SETTINGS_KEY) == digest else None
+
+
 def evaluate(dataset: str, root, split: str, config: MocapConfig, *, out_dir: Path | None = None, limit: int | None = None,
-             progress: Callable[[str, int, int], None] | None = None, ray_address: str | None = None) -> Evaluation:  # fmt: skip
+             progress: Callable[[str, int, int], None] | None = None, ray_address: str | None = None,
+             resume: bool = False) -> Evaluation:  # fmt: skip
     """Reconstructs each sequence of ``split`` under ``root`` (the first ``limit`` ones); writes
-    ``<out_dir>/<sequence>.h5`` result files when ``out_dir`` is given. ``progress(name, done,
-    total)`` is called before and after each sequence (on Ray: as each finishes).
+    ``<out_dir>/<sequence>.h5`` result files when ``out_dir`` is given, each with its settings
+    hash (``settings_hash``). With ``resume`` a sequence whose result file in ``out_dir`` holds
+    this run's settings hash is read back, not reconstructed (listed in ``resumed``); any other
+    is reconstructed and its file replaced. ``progress(name, done, total)`` is called before and
+    after each sequence (on Ray: as each finishes).
 
     With ``ray_address`` (``local``, ``auto`` or a cluster address, see ``pipelines.distributed``)
     every sequence is one Ray task, retried on failure; the workers need ``motion-recon``
@@ -108,19 +154,31 @@ def evaluate(dataset: str, root, split: str, config: MocapConfig, *, out_dir: Pa
     A sequence that fails (here: raises; on Ray: fails on every attempt) is recorded in
     ``failures`` with its error and the others go on. Errors in the arguments (split, root,
     optimizer, budget) are raised before any sequence runs."""
+    if resume and out_dir is None:
+        raise ValueError("--resume reads the result files of an earlier run: give their folder with --out DIR")
     items = split_sequences(dataset, root, split)[:limit]
-    configured_optimizer(config)  # a bad setting fails once, before any sequence
+    optimizer = configured_optimizer(config)  # a bad setting fails once, before any sequence
     evaluation = Evaluation(dataset, split, config.optimizer)
     total = len(items)
+    digests = {} if out_dir is None else {item.name: settings_hash(dataset, split, item, config, optimizer) for item in items}
+    done: dict[str, dict[str, float]] = {}
+    if resume:
+        for item in items:
+            saved = _finished(result_path(out_dir, item.name), digests[item.name])
+            if saved is not None:
+                done[item.name] = summary(saved)
+                evaluation.resumed.append(item.name)
+    todo = [item for item in items if item.name not in done]
 
     def collect(item: SplitSequence, result: MotionResult) -> None:
         result.provenance["command"] = " ".join(sys.argv)  # a Ray worker's own is its worker script
-        evaluation.rows[item.name] = summary(result)
+        done[item.name] = summary(result)
         if out_dir is not None:
+            result.provenance[SETTINGS_KEY] = digests[item.name]
             write_result(result_path(out_dir, item.name), result)
 
     if ray_address is None:
-        for k, item in enumerate(items):
+        for k, item in enumerate(todo, start=len(done)):
             if progress is not None:
                 progress(item.name, k, total)
             try:
@@ -131,16 +189,18 @@ def evaluate(dataset: str, root, split: str, config: MocapConfig, *, out_dir: Pa
             collect(item, result)
     else:
         connect(ray_address)
+        before = len(done)
         if progress is not None:
-            progress(f"{total} sequences on Ray", 0, total)
-        calls = [(dataset, dataclasses.replace(item, path=Path(item.path).absolute()), config) for item in items]
-        finished = None if progress is None else (lambda name, done, count: progress(f"{name} finished", done, count))
-        outcomes = map_tasks(reconstruct_item, calls, [item.name for item in items], finished)
-        for item, outcome in zip(items, outcomes, strict=True):
+            progress(f"{len(todo)} sequences on Ray", before, total)
+        calls = [(dataset, dataclasses.replace(item, path=Path(item.path).absolute()), config) for item in todo]
+        finished = None if progress is None else (lambda name, k, count: progress(f"{name} finished", before + k, total))
+        outcomes = map_tasks(reconstruct_item, calls, [item.name for item in todo], finished)
+        for item, outcome in zip(todo, outcomes, strict=True):
             if isinstance(outcome, TaskFailed):
                 evaluation.failures[item.name] = f"{outcome.error} (on all {MAX_RETRIES + 1} attempts)"
             else:
                 collect(item, outcome)
+    evaluation.rows = {item.name: done[item.name] for item in items if item.name in done}  # the split's order
     if progress is not None:
         progress("done", total, total)
     return evaluation

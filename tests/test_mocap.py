@@ -162,6 +162,7 @@ def test_bad_input_gives_one_line_and_keeps_existing_outputs(tmp_path):
         (["mocap", str(WALK), "--parallel", "-1"], "parallel rounds must be 0"),
         (["eval", "h36m", "--root", str(tmp_path / "nowhere")], "does not exist"),
         (["eval", "h36m", "--root", str(tmp_path), "--split", "aist15"], "not a h36m split"),
+        (["eval", "h36m", "--root", str(tmp_path), "--resume"], "--resume reads the result files of an earlier run"),
         (["report", str(out)], "keep.h5: not an HDF5 file"),
     ]:
         result = runner.invoke(app, [*args, "--out", str(out)] if args[0] == "mocap" else args)
@@ -188,6 +189,44 @@ def test_a_forward_only_engine_plays_the_optimized_controls(tmp_path):
     assert result.exit_code == 0, result.output
     saved = read_result(out)
     assert saved.engine == "tds" and np.isfinite(saved.simulated).all() and saved.metrics["mpjpe_g"] < 200
+
+
+def test_an_interrupted_eval_resumes_where_it_stopped_and_gives_the_uninterrupted_table(tmp_path, monkeypatch):
+    """``recon eval --resume``: a run stopped after its first sequence (Ctrl-C in the progress
+    callback) is resumed; only the second sequence is reconstructed again, and every metric
+    equals an uninterrupted run's (wall time aside). Another setting (seed) reuses no file."""
+    import pipelines.evaluate as flow
+    from pipelines.mocap import MocapConfig
+
+    h36m_tree(tmp_path / "h36m", read_npz(WALK).resampled(50.0).keypoints, frames=430)  # 30 frames each
+    root, config = tmp_path / "h36m", MocapConfig(max_evals=1)
+    ran, reconstruct_item = [], flow.reconstruct_item
+    monkeypatch.setattr(flow, "reconstruct_item", lambda d, item, c: ran.append(item.name) or reconstruct_item(d, item, c))
+    monkeypatch.setattr(flow, "code_commit", lambda: "0" * 40)  # others may commit to this checkout meanwhile
+
+    def stop_after_first(name, done, total):
+        if done == 1:
+            raise KeyboardInterrupt
+
+    full = flow.evaluate("h36m", root, "val", config, out_dir=tmp_path / "full", limit=2)
+    with pytest.raises(KeyboardInterrupt):
+        flow.evaluate("h36m", root, "val", config, out_dir=tmp_path / "run", limit=2, progress=stop_after_first)
+    first, second = full.rows
+    assert [p.name for p in (tmp_path / "run").iterdir()] == [flow.result_path("", first).name]
+    ran.clear()
+    json_path = tmp_path / "resumed.json"
+    result = runner.invoke(app, ["eval", "h36m", "--root", str(root), "--limit", "2", "--max-evals", "1",
+                                 "--out", str(tmp_path / "run"), "--resume", "--json", str(json_path)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert ran == [second] and "resumed 1 of 2 sequences" in result.output
+    resumed = json.loads(json_path.read_text())["sequences"]
+    assert list(resumed) == [first, second]
+    for name, row in full.rows.items():
+        assert {k: v for k, v in resumed[name].items() if k != "wall_s"} == {k: v for k, v in row.items() if k != "wall_s"}
+    ran.clear()
+    changed = flow.evaluate("h36m", root, "val", MocapConfig(max_evals=1, seed=1), out_dir=tmp_path / "run", limit=1, resume=True)
+    assert ran == [first] and changed.resumed == []
+    assert read_result(flow.result_path(tmp_path / "run", first)).provenance["seed"] == 1
 
 
 def test_recon_eval_aist_runs_on_a_fixture_tree(tmp_path):

@@ -1,10 +1,14 @@
 import json
+import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from motion_recon.meta.tasks import FunctionTasks
+import motion_recon.io
+import motion_recon.meta.train
 from motion_recon.meta.train import TrainConfig, train
 from motion_recon.optim.adafactor_mlp import adafactor_mlp_rule
 from motion_recon.optim.checkpoint import load_checkpoint
@@ -31,6 +35,55 @@ def test_training_is_deterministic_and_resume_is_exact(tmp_path):
     assert not np.allclose(a["net"]["mlp/~/linear_0"]["w"], initial["net"]["mlp/~/linear_0"]["w"])
     assert config["architecture"] == RULE.config and config["training"]["steps_done"] == 4
     assert config["training"]["hardware"]["platform"] == jax.default_backend()
+
+
+def _files(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_checkpoint_write_killed_midway_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    """The run dies after the weights and outer state of step 4 are written but before the log
+    and plot (Ctrl-C in the plot): the folder still holds step 2's checkpoint byte for byte, and
+    the next run resumes from it. Killed between the two renames of the swap, the complete new
+    checkpoint is put in place when the run resumes."""
+    out = tmp_path / "run"
+    train(RULE, FAMILY, _config(2), out)
+    (out / "notes.txt").write_text("kept")  # a file of the user's in the checkpoint folder
+    before = _files(out)
+
+    def killed(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(motion_recon.meta.train, "plot_meta_loss", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train(RULE, FAMILY, _config(4), out)
+    assert _files(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    monkeypatch.undo()
+
+    replace = os.replace
+
+    def dies_after_moving_the_old_folder(src, dst):
+        replace(src, dst)
+        if str(dst).endswith(".prev"):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(motion_recon.io.os, "replace", dies_after_moving_the_old_folder)
+    with pytest.raises(KeyboardInterrupt):
+        train(RULE, FAMILY, _config(4), out)
+    monkeypatch.undo()
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == [".run.next", ".run.prev"]
+    entries = []
+    train(RULE, FAMILY, _config(4), out, progress=entries.append)
+    assert entries == [] and json.loads((out / "config.json").read_text())["training"]["steps_done"] == 4
+    assert (out / "notes.txt").read_text() == "kept" and sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_resume_refuses_a_checkpoint_whose_files_are_of_different_steps(tmp_path):
+    train(RULE, FAMILY, _config(2), tmp_path)
+    outer = dict(np.load(tmp_path / "outer_state.npz"))
+    np.savez(tmp_path / "outer_state.npz", **{**outer, "step": 4})  # as a run killed between files once left it
+    with pytest.raises(ValueError, match="incomplete: weights of step 2, outer state of step 4, log to step 2"):
+        train(RULE, FAMILY, _config(6), tmp_path)
 
 
 def test_training_writes_log_and_plot(tmp_path):

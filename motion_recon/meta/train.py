@@ -5,7 +5,8 @@ A run is deterministic from its seed: outer step ``k`` uses ``fold_in(seed, k)``
 perturbations and every episode samples its tasks from ``fold_in(seed, episode)``. Periodic
 checkpoints fall on episode boundaries, where the PES state is empty, so a run resumed from one
 continues exactly as an uninterrupted run would; the final checkpoint of a run that stops
-mid-episode restarts that episode when resumed.
+mid-episode restarts that episode when resumed. A checkpoint's files are written together
+(``io.atomic_folder``): a run killed while writing one leaves the previous one whole.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from motion_recon.io import atomic_path, write_json
+from motion_recon.io import atomic_folder, recover_folder, write_json
 from motion_recon.meta.pes import PESState, pes_step, start_episode
 from motion_recon.meta.tasks import TaskBatch, TaskFamily
-from motion_recon.optim.checkpoint import save_checkpoint
+from motion_recon.optim.checkpoint import CONFIG, save_checkpoint
 from motion_recon.optim.learned import LearnedRule, count_parameters, load_rule_checkpoint
 from motion_recon.plotting import pyplot
 from motion_recon.provenance import code_commit, hardware, versions
@@ -68,20 +69,28 @@ def _outer_optimizer(config: TrainConfig) -> optax.GradientTransformation:
 
 def _save(out: Path, rule: LearnedRule, theta, opt_state, config: TrainConfig, step: int, wall_s: float, cpu_s: float,
           log: list):  # fmt: skip
-    save_checkpoint(out, theta, {
-        "architecture": rule.config, "parameters": count_parameters(theta),
-        "training": {**asdict(config), "steps_done": step, "wall_s": wall_s, "cpu_hours": cpu_s / 3600,
-                     "hardware": hardware(), "versions": versions(), "commit": code_commit()},
-    })  # fmt: skip
-    with atomic_path(out / OUTER_STATE) as tmp:
-        with open(tmp, "wb") as f:
+    """Writes the checkpoint of ``step`` into ``out``, all its files or none."""
+    with atomic_folder(out) as folder:
+        save_checkpoint(folder, theta, {
+            "architecture": rule.config, "parameters": count_parameters(theta),
+            "training": {**asdict(config), "steps_done": step, "wall_s": wall_s, "cpu_hours": cpu_s / 3600,
+                         "hardware": hardware(), "versions": versions(), "commit": code_commit()},
+        })  # fmt: skip
+        with open(folder / OUTER_STATE, "wb") as f:
             np.savez(f, *[np.asarray(a) for a in jax.tree.leaves(opt_state)], step=step, wall_s=wall_s, cpu_s=cpu_s)
-    write_json(out / LOG, {"config": asdict(config), "log": log})
-    with atomic_path(out / PLOT) as tmp:
-        plot_meta_loss(log, tmp)
+        write_json(folder / LOG, {"config": asdict(config), "log": log})
+        plot_meta_loss(log, folder / PLOT)
 
 
 def _resume(out: Path, rule: LearnedRule, tx) -> tuple | None:
+    """The state saved in ``out`` (None for a new run), once an interrupted checkpoint write is
+    finished (``io.recover_folder``).
+
+    Raises:
+      ValueError: the weights, outer state and log are of different steps (a folder written by
+        an interrupted run of a version that wrote its files one by one).
+    """
+    recover_folder(out)
     if not (out / OUTER_STATE).is_file():
         return None
     theta = load_rule_checkpoint(out, rule)
@@ -92,6 +101,10 @@ def _resume(out: Path, rule: LearnedRule, tx) -> tuple | None:
         cpu_s = float(data["cpu_s"]) if "cpu_s" in data.files else 2 * wall_s
     opt_state = jax.tree.unflatten(jax.tree.structure(tx.init(theta)), leaves)
     log = json.loads((out / LOG).read_text())["log"]
+    weights_step = json.loads((out / CONFIG).read_text())["training"]["steps_done"]
+    if not weights_step == step == (log[-1]["step"] if log else 0):
+        raise ValueError(f"checkpoint {out} is incomplete: weights of step {weights_step}, outer state of step {step}, "
+                         f"log to step {log[-1]['step'] if log else 0}; start again in another folder or from --init {out}")  # fmt: skip
     return theta, opt_state, step, wall_s, cpu_s, log
 
 
