@@ -1,0 +1,222 @@
+"""The README's benchmark tables and the numbers quoted beside them equal the committed result
+files in benchmarks/results/, at the precision the README prints.
+
+A table row is checked cell by cell: the numbers printed in a cell (bold and units aside) are
+compared with the values computed from the result file, each formatted with as many decimals as
+the README prints. Sentences are checked by formatting the expected phrase from the result file
+and finding it in the README. A number with no result file behind it is not checked here (the
+module's tests name what they cover).
+"""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+RESULTS = ROOT / "benchmarks" / "results"
+NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def result(name: str) -> dict:
+    return json.loads((RESULTS / name).read_text())
+
+
+def table(header: str) -> list[list[str]]:
+    """The cells of each row of the README table whose header line starts with ``header``."""
+    lines = README.splitlines()
+    starts = [k for k, line in enumerate(lines) if line.startswith(header)]
+    assert len(starts) == 1, f"{len(starts)} README tables start with {header!r}"
+    rows = []
+    for line in lines[starts[0] + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])])  # "\|" is a | inside a cell
+    return rows
+
+
+def row(rows: list[list[str]], start: str) -> list[str]:
+    """The cells after the first of the one row whose first cell starts with ``start``."""
+    found = [cells[1:] for cells in rows if cells[0].startswith(start)]
+    assert len(found) == 1, f"{len(found)} rows start with {start!r}"
+    return found[0]
+
+
+def printed(text: str) -> list[str]:
+    return [n.replace(",", "") for n in NUMBER.findall(text.replace("**", ""))]
+
+
+def as_printed(value: float, text: str) -> str:
+    """``value`` written as the README wrote ``text``: as many decimals, or the same exponent form."""
+    if "e" in text:
+        mantissa = text.split("e")[0]
+        digits = len(mantissa.split(".")[1]) if "." in mantissa else 0
+        m, e = f"{value:.{digits}e}".split("e")
+        return f"{m}e{int(e)}"
+    digits = len(text.split(".")[1]) if "." in text else 0
+    return f"{value:.{digits}f}"
+
+
+def assert_cells(cells: list[str], expected: list[float]) -> None:
+    """The numbers printed in ``cells`` (in order) are ``expected`` at the printed precision."""
+    numbers = printed(" ".join(cells))
+    assert len(numbers) == len(expected), f"{cells} print {numbers}, expected {len(expected)} numbers"
+    for text, value in zip(numbers, expected, strict=True):
+        assert text == as_printed(value, text), f"README prints {text} where the result file gives {value} ({cells})"
+
+
+def assert_quoted(*phrases: str) -> None:
+    for phrase in phrases:
+        assert phrase in " ".join(README.split()), f"README does not say {phrase!r}"
+
+
+def test_the_diffphy_table_and_its_sentences_match_diffphy_cpu_and_diffphy_heldout_cpu():
+    cpu, heldout = result("diffphy_cpu.json"), result("diffphy_heldout_cpu.json")
+    walk_only = "optimus@data/checkpoints/optimus-diffphy-walk"
+
+    def expected(run: dict, optimizer: str, reaching: bool) -> list[float]:
+        errors = {s["sequence"]: s["mpjpe_g"] for s in run["sequences"] if s["optimizer"] == optimizer}
+        fixed = run["fixed_windows"]["summary"][optimizer]
+        values = [errors["mocap_walk"], errors["mocap_dance"], errors["synthetic_0"], fixed["median_final_over_start"]]
+        if reaching:
+            values += [100.0 * fixed["windows_reaching_bfgs_loss"], fixed["evals_to_bfgs_loss_over_bfgs_evals_median"]]
+        return values
+
+    rows = table("| optimizer | walk (real) | dance (real) | synthetic | fixed windows")
+    assert len(rows) == 5
+    assert_cells(row(rows, "BFGS (exact gradients)"), expected(cpu, "bfgs", False))
+    assert_cells(row(rows, "Optimus (`optimus-diffphy`,"), expected(cpu, "optimus", True))
+    assert_cells(row(rows, "Optimus (`optimus-diffphy-walk`"), expected(heldout, walk_only, True))
+    assert_cells(row(rows, "Adafactor-MLP (`adafactor-mlp-functions`)"), expected(cpu, "adafactor-mlp", False))
+    assert_cells(row(rows, "Adam (lr 0.02)"), expected(cpu, "adam", True))
+    # "its BFGS rows repeat the table above to the last digit"
+    bfgs = [[s for s in run["sequences"] if s["optimizer"] == "bfgs"] for run in (cpu, heldout)]
+    assert bfgs[0] == [{**s, "wall_s": a["wall_s"]} for s, a in zip(bfgs[1], bfgs[0], strict=True)]
+    dance = {s["optimizer"]: s["mpjpe_g"] for run in (cpu, heldout) for s in run["sequences"] if s["sequence"] == "mocap_dance"}
+    cost = dance[walk_only] - dance["optimus"]
+    assert_quoted(f"the unseen motion costs it {cost:.0f} mm ({100 * cost / dance['optimus']:.0f} %)",
+                  f"the dance ({dance['optimus']:.1f} mm, {dance[walk_only]:.1f} held out)",
+                  f"(Adam {dance['adam']:.1f} mm, BFGS falls)")  # fmt: skip
+
+
+def test_the_bundled_clip_table_and_its_spread_match_video_cpu():
+    runs = result("video_cpu.json")["runs"]
+    rows = table("| optimizer | seed | initialise s | optimize s | 10 s clip s |")
+    assert len(rows) == len(runs) == 3
+    metrics = ("mpjpe_2d", "tv", "foot_skate")
+    for run in runs:
+        cells = [cells[2:] for cells in rows if cells[:2] == [run["optimizer"], str(run["seed"])]]
+        assert len(cells) == 1, run["seed"]
+        assert_cells(cells[0], [run["stage_s"]["initialise"], run["stage_s"]["optimize"],
+                                    run["verdict"]["seconds_per_10s_of_video"],
+                                    *[run["physics"][k] for k in (*metrics, "residual_force_pct")],
+                                    *[run["kinematic"][k] for k in metrics]])  # fmt: skip
+    ratio = {k: [run["physics"][k] / run["kinematic"][k] for run in runs] for k in metrics}
+    seconds = [run["verdict"]["seconds_per_10s_of_video"] for run in runs]
+    assert_quoted(
+        f"**{np.mean(ratio['mpjpe_2d']):.3f} ± {np.std(ratio['mpjpe_2d']):.3f}** of the baseline's reprojection error",
+        f"{np.mean(ratio['tv']):.3f} ± {np.std(ratio['tv']):.3f} of its TV",
+        f"{np.mean(ratio['foot_skate']):.2f} ± {np.std(ratio['foot_skate']):.2f} of its foot skate",
+        f"{min(seconds):.0f}-{max(seconds):.0f} s per 10 s of video",
+    )
+
+
+METRICS = ("mpjpe_2d", "pa_mpjpe", "w_mpjpe", "tv")
+
+
+def test_the_semisynthetic_tuning_table_matches_its_two_result_files():
+    rows = table("| variant | MPJPE-2d px | PA-MPJPE mm | W-MPJPE mm | TV | within bounds |")
+    for start, name in (("refined IK, no residual force", "video_semisynthetic_tuning_no_residual_cpu.json"),
+                        ("refined IK, residual force 0.1 (the default)", "video_semisynthetic_tuning_cpu.json")):  # fmt: skip
+        run = result(name)
+        within = sum(s["within_bounds"] for s in run["sequences"])
+        assert_cells(row(rows, start), [v for k in METRICS for v in (run["mean"][f"physics_{k}"], run["mean"][f"kinematic_{k}"])]
+                     + [within, len(run["sequences"])])  # fmt: skip
+
+
+def test_the_semisynthetic_table_and_the_untuned_ranges_match_the_three_seed_run():
+    run = result("video_semisynthetic_default_adam150_cpu.json")
+    sequences, mean = run["sequences"], run["mean"]
+    rows = table("| | MPJPE-2d px | PA-MPJPE mm | W-MPJPE mm | TV | foot skate % | falls |")
+    within = sum(s["within_bounds"] for s in sequences)
+    for kind in ("physics", "kinematic"):
+        values = [mean[f"{kind}_{k}"] for k in (*METRICS, "foot_skate")]
+        if kind == "physics":
+            values += [sum(s["falls"] for s in sequences), len(run["runs"]), within, len(sequences)]
+        assert_cells(row(rows, f"{kind}, mean"), values)
+    untuned = [s for s in sequences if s["untuned"]]
+
+    def span(key: str, digits: int = 1) -> str:
+        means = [s[key][0] for s in untuned]  # [mean, spread] over the seeds
+        return f"{min(means):.{digits}f}-{max(means):.{digits}f}"
+
+    runs = sum(len(s["seeds"]) for s in untuned)
+    assert_quoted(
+        f"PA-MPJPE is {span('physics_pa_mpjpe')} mm against the detections' {span('kinematic_pa_mpjpe')} mm",
+        f"its MPJPE-2d {span('physics_mpjpe_2d')} px against {span('kinematic_mpjpe_2d')} px",
+        f"no fall in {runs} runs" if not any(s["falls"] for s in untuned) else "(falls on untuned sequences)",
+        f"{sum(s['within_bounds'] for s in untuned)} of {len(untuned)} are within the bounds for every seed",
+    )
+
+
+def test_the_camera_fit_numbers_match_camera_fit():
+    runs = [r for r in result("camera_fit.json")["runs"] if not r["tuning"]]
+    estimated, assumed = ([r[k] for r in runs] for k in ("estimated_log_error", "default_log_error"))
+    up = [r["up_error_deg"] for r in runs]
+    assert_quoted(
+        f"median |log(estimate / true)| {np.median(estimated):.2f} against {np.median(assumed):.2f} on the untuned "
+        f"sequences, worst {max(estimated):.2f} against {max(assumed):.2f}",
+        f"to {np.mean(up):.1f} degrees on the mean (worst",
+        f"to {max(up):.0f}: a spin kick's raised foot",
+    )  # fmt: skip
+
+
+def _agreement(*names: str, optimizers=("bfgs", "adam", "gd-momentum")) -> list[int]:
+    """Agreement with the paper summed over result files: [agree, rows] per optimizer."""
+    runs = [result(name)["agreement_with_paper"] for name in names]
+    return [sum(run[o][key] for run in runs) for o in optimizers for key in ("agree", "rows")]
+
+
+def test_the_classical_benchmark_table_and_sentences_match_the_functions_results():
+    rows = table("| file | what | agreement with the paper")
+    what, agreement = row(rows, "`functions_baselines`")
+    assert f"({result('functions_baselines.json')['wall_s']:.0f} s)" in what
+    assert_cells([agreement], _agreement("functions_baselines.json"))
+    assert_cells(row(rows, "`functions_baselines_250d`")[1:],
+                 _agreement("functions_baselines_250d.json", optimizers=("bfgs",)) + _agreement("functions_baselines_500d.json", optimizers=("bfgs",)))  # fmt: skip
+    assert f"Optimus at 500d: {result('functions_optimus_500d.json')['wall_s']:,.0f} s" in row(rows, "`functions_adafactor_mlp`")[0]
+    thousand = [f"functions_1000d_{part}.json" for part in "abcde"]
+    what, agreement = row(rows, "`functions_1000d_a`")
+    assert f"({sum(result(name)['wall_s'] for name in thousand):,.0f} s in all)" in what
+    assert_cells([agreement], _agreement(*thousand))
+    merged, heldout = result("functions_all_summary.json"), result("functions_heldout_summary.json")
+    what, agreement = row(rows, "`functions_all`, `functions_heldout`")
+    assert f"{merged['cells']} cells" in what and f"{heldout['cells']} cells" in what
+    order = ("bfgs", "adam", "gd-momentum", "adafactor-mlp", "optimus")
+    assert_cells([agreement.replace("rho(1)", "")], [heldout["rho_at_1"][o] for o in order])
+    similarity = result("step_direction.json")["similarity"]
+    assert_cells(row(rows, "`step_direction`")[1:], [np.nanmean(np.asarray(similarity[o][k], float))
+                                                     for o in ("optimus", "adafactor-mlp", "bfgs") for k in ("gradient", "newton")])  # fmt: skip
+    (largest,) = [r for r in result("step_time.json")["rows"] if r["dim"] == 1000]
+    assert_cells(row(rows, "`step_time`")[1:], [1000, *(1000.0 * largest[k] for k in ("optimus_step_s", "bfgs_fd_iteration_s", "bfgs_exact_iteration_s"))])
+    below = {o: 100.0 * heldout["versus"][o]["ends_lower_fraction"] for o in ("bfgs", "adam", "gd-momentum")}
+    assert_quoted(
+        f"Optimus ends below Adafactor-MLP on {100 * merged['versus']['adafactor-mlp']['ends_lower_fraction']:.0f} % "
+        f"of the {merged['cells']} benchmark cells",
+        f"Optimus ends below BFGS on {below['bfgs']:.0f} %", f"below Adam on {below['adam']:.0f} %",
+        f"below GD-M on {below['gd-momentum']:.0f} %",
+    )  # fmt: skip
+
+
+def test_the_rotated_hyper_ellipsoid_sentence_matches_the_bfgs_results():
+    gap = {(r["function"], r["dim"]): r["gap_mean"]
+           for name in ("functions_baselines_250d.json", "functions_baselines_500d.json",
+                        *(f"functions_1000d_{part}.json" for part in "abcde"))
+           for r in result(name)["records"] if r["optimizer"] == "bfgs"}  # fmt: skip
+    sentence = re.search(r"\(BFGS ([^)]*) against ([^)]*)\)", " ".join(README.split()))
+    assert sentence is not None
+    for text, function in zip(sentence.groups(), ("rotated-hyper-ellipsoid", "sum-of-squares"), strict=True):
+        assert_cells([text], [gap[function, d] for d in (250, 500, 1000)])
+
