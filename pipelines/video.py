@@ -22,6 +22,7 @@ from motion_recon.perception.calibration import calibration_file, read_calibrati
 from motion_recon.perception.camera_fit import estimate_focal, fit_camera, intrinsics
 from motion_recon.perception.cameras import undistort_pixels
 from motion_recon.perception.filtering import smooth_track
+from motion_recon.perception.keypoint_files import read_keypoints
 from motion_recon.perception.left_right import LIMBS, unswap
 from motion_recon.perception.people import PersonTrack, select_person
 from motion_recon.perception.video_io import VideoInfo, probe_video, read_frames
@@ -160,11 +161,9 @@ def render_overlay(path, video: Path, run: VideoRun, progress: Callable[[int, in
     return run.stage_s["render"]
 
 
-def keypoint_file_people(path: Path, info: VideoInfo, first: int, stop: int) -> list:
-    """Per-frame detections of frames [first, stop) from a keypoints file covering the video."""
-    from motion_recon.perception.keypoint_files import read_keypoints
-
-    frames = read_keypoints(path)
+def keypoint_file_people(path: Path, frames: list, first: int, stop: int) -> list:
+    """Per-frame detections of video frames [first, stop) from the ``frames`` of the keypoints
+    file ``path`` (``read_keypoints``), which must cover them."""
     if len(frames) < stop:
         raise ValueError(f"{path}: has {len(frames)} frames, the video's frames {first}-{stop - 1} need {stop}")
     return frames[first:stop]
@@ -197,16 +196,20 @@ def reconstruct_video(path, config: VideoConfig = VideoConfig(), progress: Progr
     """Reconstructs the chosen person of a video in physical simulation (see the module doc)."""
     progress = progress or (lambda stage, done, total: None)
     path = Path(path)
+    if not path.is_file():  # the inputs are checked before the video process starts (seconds)
+        raise FileNotFoundError(f"{path}: no such file")
     if config.camera is not None:
-        calibration_file(config.camera)  # a missing or unknown file fails before detection
-    detect = config.keypoints is None
-    info, first, stop, frames, stage_s = isolated(open_video, path, config.start, config.end, config.max_frames, detect,
+        calibration_file(config.camera)
+    clock = time.perf_counter()
+    file_frames = None if config.keypoints is None else read_keypoints(Path(config.keypoints))
+    read_s = time.perf_counter() - clock
+    info, first, stop, frames, stage_s = isolated(open_video, path, config.start, config.end, config.max_frames,
+                                                  file_frames is None,
                                                   progress=lambda done, total: progress("detect", done, total))  # fmt: skip
     label = str(path)
-    if not detect:
-        clock = time.perf_counter()
-        frames, label = keypoint_file_people(Path(config.keypoints), info, first, stop), str(config.keypoints)
-        stage_s["detect"] = time.perf_counter() - clock
+    if file_frames is not None:
+        frames, label = keypoint_file_people(Path(config.keypoints), file_frames, first, stop), str(config.keypoints)
+        stage_s["detect"] = read_s
     return reconstruct_detections(frames, info, first, config, label, stage_s, progress)
 
 

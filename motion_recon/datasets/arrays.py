@@ -3,6 +3,7 @@ Human3.6M order, and an optional ``fps`` (default 25)."""
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ def read_npz(path, *, fps: float | None = None) -> MotionSequence:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
+    if not zipfile.is_zipfile(path):  # else numpy reads it as a pickle and suggests loading it unsafely
+        raise ValueError(f"{path}: not a readable .npz file (not a zip archive of arrays: truncated, or another format?)")
     try:
         content = np.load(path)
     except Exception as err:  # numpy raises several types for foreign files

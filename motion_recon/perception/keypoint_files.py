@@ -189,6 +189,8 @@ def _check_count(path: Path, count: int, layout: str) -> None:
 
 
 def _read_npz(path: Path) -> list[list[Detection]]:
+    if not zipfile.is_zipfile(path):  # else numpy reads it as a pickle and suggests loading it unsafely
+        raise ValueError(f"{path}: not a readable .npz file (not a zip archive of arrays: truncated, or another format?)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}

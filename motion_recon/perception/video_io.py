@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -25,6 +26,9 @@ class VideoInfo:
 
 
 def _cv2():
+    # FFmpeg's own log lines ("moov atom not found") would come before our one-line errors;
+    # OPENCV_FFMPEG_LOGLEVEL set by the user (e.g. 24, warnings) shows them again
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     try:
         import cv2
     except ImportError:
