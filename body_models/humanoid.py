@@ -124,18 +124,23 @@ def build_humanoid(shape: BodyShape) -> Humanoid:
 def _segment_capsules(name, j, offsets, radius, shape) -> list[Capsule]:
     zero = np.zeros(3)
     child = {JOINTS[c]: offsets[c] for c in children(j)}
+    # the trunk's capsules hang from the twins' midpoint, which the shape puts straight below the
+    # centre child (``shape.TRUNK``): every capsule lies along a link axis
     if name == "pelvis":
+        mid = 0.5 * (child["right_hip"] + child["left_hip"])
         return [
-            Capsule(0.5 * child["right_hip"], 0.5 * child["left_hip"], radius["pelvis"], True),
-            Capsule(zero, 0.5 * child["spine"], radius["abdomen"], True),
+            Capsule(mid + 0.5 * (child["right_hip"] - mid), mid + 0.5 * (child["left_hip"] - mid), radius["pelvis"], True),
+            Capsule(mid, mid + 0.5 * (child["spine"] - mid), radius["abdomen"], True),
         ]
     if name == "spine":
         return [Capsule(zero, child["thorax"], radius["abdomen"], True)]
     if name == "thorax":
+        mid = 0.5 * (child["right_shoulder"] + child["left_shoulder"])
         drop = np.array([0.0, 0.0, -0.35 * np.linalg.norm(offsets[INDEX["thorax"]])])
         return [
-            Capsule(0.6 * child["right_shoulder"] + drop, 0.6 * child["left_shoulder"] + drop, radius["chest"], True),
-            Capsule(zero, 0.5 * child["neck"], radius["neck"], False),
+            Capsule(mid + 0.6 * (child["right_shoulder"] - mid) + drop, mid + 0.6 * (child["left_shoulder"] - mid) + drop,
+                    radius["chest"], True),
+            Capsule(mid, mid + 0.5 * (child["neck"] - mid), radius["neck"], False),
         ]
     if name == "neck":
         centre = 0.45 * child["head"]

@@ -158,12 +158,14 @@ def _urdf_capsule(capsule) -> str:
 
 
 def result_mujoco_model(body: dict):
-    """The ``mujoco.MjModel`` of a result file's ``body`` record (bone lengths, ankle height and
-    foot length of the fitted shape): the body its ``simulation/qpos`` poses."""
+    """The ``mujoco.MjModel`` of a result file's ``body`` record (bone lengths, ankle height, foot
+    length and trunk directions of the fitted shape; files without trunk directions had the
+    canonical ones): the body its ``simulation/qpos`` poses."""
     import mujoco
 
     from .humanoid import build_humanoid
-    from .shape import BodyShape
+    from .shape import CANONICAL_TRUNK, BodyShape
 
-    shape = BodyShape(tuple(float(b) for b in body["bone_lengths"]), float(body["ankle_height"]), float(body["foot_length"]))
+    trunk = tuple(tuple(float(v) for v in d) for d in body.get("trunk_directions", CANONICAL_TRUNK))
+    shape = BodyShape(tuple(float(b) for b in body["bone_lengths"]), float(body["ankle_height"]), float(body["foot_length"]), trunk)
     return mujoco.MjModel.from_xml_string(to_mjcf(build_humanoid(shape)))

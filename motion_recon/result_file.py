@@ -8,7 +8,9 @@ bodies, W windows:
   observations/keypoints2d (T, K, 2) pixels (when known); observations/confidence2d (T, K)
   camera/                  (when known) K (3, 3), dist (5,) OpenCV order, R (3, 3) and t (3,)
                            world to camera in metres; attrs name, width, height
-  body/                    bone_lengths (K,), attrs ankle_height, foot_length, mass, height
+  body/                    bone_lengths (K,), attrs ankle_height, foot_length, mass, height,
+                           trunk_directions (4, 3): rest directions of left hip, spine, left shoulder
+                           and neck in their links (absent in older files: the canonical ones)
   simulation/keypoints3d   (T, K, 3) simulated keypoints; simulation/qpos (T, nq), qvel (T, nv),
                            contacts (T, C) with attrs contact_bodies
   controls/quaternions     (T, J, 4) PD target quaternions (w, x, y, z); attrs joints

@@ -170,8 +170,8 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
         root_wrench=root_wrench,
         joints=humanoid.joint_names, windows=window_table(motion.windows),
         body={"bone_lengths": np.asarray(shape.bone_lengths), "ankle_height": shape.ankle_height,
-              "foot_length": shape.foot_length, "mass": humanoid.mass, "height": shape.height,
-              "ground_height": ground},  # fmt: skip
+              "foot_length": shape.foot_length, "trunk_directions": np.asarray(shape.trunk_directions),
+              "mass": humanoid.mass, "height": shape.height, "ground_height": ground},  # fmt: skip
         optimization={"optimizer": config.optimizer, "max_evals": config.max_evals, "stopping": int(config.stopping),
                       "parallel_rounds": config.parallel_rounds, "max_gap_mm": float(motion.gaps.max() * 1000.0),
                       "recoveries": sum(bool(w.recovery) for w in motion.windows),

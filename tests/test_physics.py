@@ -188,12 +188,17 @@ def test_compilation_cache_folder_follows_the_environment(monkeypatch, tmp_path)
     assert physics.cache_dir() == tmp_path / "motion-recon" / "jax"
 
 
+# a CMU-like trunk (shape.TRUNK order, m): hips 11 cm below the root, shoulders 8 cm above the thorax
+CMU_LIKE_TRUNK = ((0.05, 0.093, -0.11), (0.05, 0.0, 0.15), (-0.04, 0.198, 0.079), (-0.04, 0.0, 0.243))
+
+
 def test_bodies_of_one_structure_share_one_compiled_rollout():
-    """Two people of different size: one program, compiled once, and each body simulated as
-    itself (its keypoints at the start are C MuJoCo's sites of its own model)."""
-    sims = [physics.simulator(physics_model(build_humanoid(shape_from_height(h)))) for h in (1.6, 1.9)]
+    """Three people of different size and trunk geometry: one program, compiled once, and each
+    body simulated as itself (its keypoints at the start are C MuJoCo's sites of its own model)."""
+    shapes = [shape_from_height(1.6), shape_from_height(1.9), shape_from_height(1.78).with_trunk_offsets(CMU_LIKE_TRUNK)]
+    sims = [physics.simulator(physics_model(build_humanoid(shape))) for shape in shapes]
     shared = sims[0].shared
-    assert sims[1].shared is shared
+    assert all(sim.shared is shared for sim in sims)
     compiled_before = shared.compiled_rollout._cache_size()
     for sim in sims:
         trajectory = sim.compiled_rollout(*sim.default_state(), sim.rest_controls(1))
@@ -201,4 +206,4 @@ def test_bodies_of_one_structure_share_one_compiled_rollout():
         mujoco.mj_kinematics(sim.mj_model, data)
         np.testing.assert_allclose(np.asarray(trajectory.keypoints[0]), data.site_xpos[sim.sites], atol=1e-6)
     assert shared.compiled_rollout._cache_size() == compiled_before + 1
-    assert jax.tree.structure(sims[0].body) == jax.tree.structure(sims[1].body)
+    assert jax.tree.structure(sims[0].body) == jax.tree.structure(sims[1].body) == jax.tree.structure(sims[2].body)
