@@ -188,12 +188,11 @@ class _Clip:
             elif joint.drive == "same":
                 world[joint.name] = parent
             elif joint.drive == "clavicle":
-                side = 1.0 if "Left" in joint.name else -1.0
-                s_ = "left" if side > 0 else "right"
-                arm = _unit(p[:, INDEX[f"{s_}_elbow"]] - p[:, INDEX[f"{s_}_shoulder"]])
+                side, sign = ("left", 1.0) if "Left" in joint.name else ("right", -1.0)
+                arm = _unit(p[:, INDEX[f"{side}_elbow"]] - p[:, INDEX[f"{side}_shoulder"]])
                 elevation = np.arccos(np.clip(-np.sum(arm * frames["chest"].apply([0, 0, 1.0]), axis=-1), -1, 1))
-                raise_ = Rotation.from_rotvec(np.outer(side * CLAVICLE_RHYTHM * elevation, [1.0, 0, 0]))
-                world[joint.name] = frames["chest"] * raise_
+                lift = Rotation.from_rotvec(np.outer(sign * CLAVICLE_RHYTHM * elevation, [1.0, 0, 0]))  # about forward
+                world[joint.name] = frames["chest"] * lift
             else:  # swing: the child's rest offset turned onto the clip's bone, no twist from the parent
                 child = next(j for j in joints if j.parent == joint.name)
                 rest = parent.apply(_unit(np.asarray(child.offset, float)))
