@@ -69,7 +69,7 @@ BAD_INPUTS = [
     ("too-short-motion", ["mocap", "{dir}/short.npz"], "short.npz: a sequence of 4 frames is shorter than one window"),
     ("bad-c3d", ["mocap", "{dir}/noise.c3d"], "noise.c3d: not a readable C3D file"),
     ("random-keypoints", ["mocap", "{dir}/noise.npz"],
-     "noise.npz: body height 30.94 m from the bone lengths is outside 0.9-2.5 m; are the units metres and the joints in the h36m17 layout?"),
+     "noise.npz: body height 35.46 m from the bone lengths is outside 0.9-2.5 m; are the units metres and the joints in the h36m17 layout?"),
     ("malformed-keypoints-json", ["video", "{clip}", "--keypoints", "{dir}/people.json"], "people.json: not valid JSON"),
     ("zero-max-evals", ["mocap", "{walk}", "--max-evals", "0"], "max_evals must be at least 1, got 0"),
     ("unknown-optimizer", ["mocap", "{walk}", "--optimizer", "newton"], "unknown optimizer 'newton'; choose one of"),
