@@ -4,10 +4,7 @@ file (and overlay video)."""
 
 from __future__ import annotations
 
-import multiprocessing
-import queue
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -18,16 +15,17 @@ from body_models.fit import initialise
 from motion_recon.datasets import MotionSequence
 from motion_recon.diffphy.loss import LossConfig
 from motion_recon.metrics import foot_skate, mpjpe_2d, total_variation
-from motion_recon.perception.calibration import calibration_file, read_calibration
+from motion_recon.perception.calibration import Calibration, calibration_file, read_calibration
 from motion_recon.perception.camera_fit import estimate_focal, fit_camera, intrinsics
 from motion_recon.perception.cameras import undistort_pixels
 from motion_recon.perception.filtering import smooth_track
 from motion_recon.perception.keypoint_files import read_keypoints
 from motion_recon.perception.left_right import LIMBS, unswap
 from motion_recon.perception.people import PersonTrack, select_person
-from motion_recon.perception.video_io import VideoInfo, probe_video, read_frames
+from motion_recon.perception.video_io import VideoInfo
 from motion_recon.result_file import MotionResult
 from pipelines.mocap import ImageObservations, MocapConfig, planted_feet, reconstruct_motion
+from pipelines.video_process import isolated, open_video
 
 # The detector's metric 3D is a guess at depth: a weak prior beside the 2D term. At weight 0.1 a
 # 10 cm 3D offset costs 1e-3, as much as a 7 px reprojection error (2e-5 per px^2). Control
@@ -85,70 +83,6 @@ class VideoRun:
     kinematic: dict[str, float]
     stage_s: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-
-
-def frame_range(info: VideoInfo, start: float, end: float | None, max_frames: int | None) -> tuple[int, int]:
-    """Video frames [first, stop) between ``start`` and ``end`` seconds, at most ``max_frames``."""
-    if start < 0 or (end is not None and end <= start):
-        raise ValueError(f"{info.path}: bad time range: start {start:g} s, end {end} s")
-    first = int(round(start * info.fps))
-    stop = info.frames if end is None else min(info.frames, int(round(end * info.fps)))
-    if max_frames is not None:
-        if max_frames < 1:
-            raise ValueError(f"max frames must be at least 1, got {max_frames}")
-        stop = min(stop, first + max_frames)
-    if first >= stop:
-        raise ValueError(f"{info.path}: no frames between {start:g} s and the end ({info.duration:.2f} s)")
-    return first, stop
-
-
-def isolated(fn, *args, progress: Callable[[int, int | None], None] | None = None):
-    """``fn(*args, progress=...)`` in a spawned process, its progress reports relayed here.
-
-    OpenCV, MediaPipe, PyAV and OpenGL never load into the process that compiles with XLA, whose
-    memory mappings its compiled programs need (``motion_recon.compiled_programs``), and a crash
-    in native video code cannot take a reconstruction down. Errors raised by ``fn`` are raised here.
-    """
-    context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager, ProcessPoolExecutor(1, mp_context=context) as pool:
-        reports = manager.Queue()
-        future = pool.submit(_report_to, reports, fn, *args)
-        while not (future.done() and reports.empty()):
-            try:
-                done, total = reports.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            if progress is not None:
-                progress(done, total)
-        return future.result()
-
-
-def _report_to(reports, fn, *args):
-    return fn(*args, progress=lambda done, total: reports.put((done, total)))
-
-
-def open_video(path: Path, start: float, end: float | None, max_frames: int | None, detect: bool,
-               progress: Callable[[int, int | None], None]) -> tuple:  # fmt: skip
-    """The video's ``VideoInfo``, its frames [first, stop) for the chosen times and, with
-    ``detect``, their per-frame detections and the seconds spent decoding and detecting (run it
-    through ``isolated``)."""
-    from motion_recon.perception.detector import PoseDetector
-
-    info = probe_video(path)
-    first, stop = frame_range(info, start, end, max_frames)
-    frames, seconds = [], {"decode": 0.0, "detect": 0.0}
-    if not detect:
-        return info, first, stop, frames, seconds
-    with PoseDetector() as detector:
-        clock = time.perf_counter()
-        for index, rgb in enumerate(read_frames(info.path, first, stop), start=first):
-            now = time.perf_counter()
-            seconds["decode"] += now - clock
-            frames.append(detector(rgb, round(index * 1000.0 / info.fps)))
-            clock = time.perf_counter()
-            seconds["detect"] += clock - now
-            progress(len(frames), stop - first)
-    return info, first, stop, frames, seconds
 
 
 def render_overlay(path, video: Path, run: VideoRun, progress: Callable[[int, int | None], None] | None = None) -> float:
@@ -214,16 +148,20 @@ def reconstruct_video(path, config: VideoConfig = VideoConfig(), progress: Progr
 
 
 def reconstruct_detections(frames: list, info: VideoInfo, first: int, config: VideoConfig, label: str,
-                           stage_s: dict[str, float] | None = None, progress: Progress | None = None) -> VideoRun:  # fmt: skip
+                           stage_s: dict[str, float] | None = None, progress: Progress | None = None,
+                           calibration: Calibration | None = None) -> VideoRun:  # fmt: skip
     """Reconstructs the chosen person of per-frame detections (video frames ``first``...) of the
-    video ``info``; ``label`` names the detections' source in messages."""
+    video ``info``; ``label`` names the detections' source in messages. ``calibration``: the
+    camera when the caller has it already (a dataset's), in place of ``config.camera``'s file."""
     progress = progress or (lambda stage, done, total: None)
     stage_s = dict(stage_s or {})
     clock = time.perf_counter()
     progress("initialise", 0, 1)
-    calibration = None if config.camera is None else read_calibration(config.camera, info.width, info.height)
+    if calibration is None and config.camera is not None:
+        calibration = read_calibration(config.camera, info.width, info.height)
+    camera_source = config.camera if config.camera is not None or calibration is None else calibration.camera.name
     source = {"file": str(info.path), "keypoints": None if config.keypoints is None else str(config.keypoints),
-              "camera": config.camera}  # fmt: skip
+              "camera": camera_source}  # fmt: skip
     track = select_person(frames, config.person_index, info.fps, info.width, info.height, source, label)
     stop = first + len(frames)
     warnings = []

@@ -28,11 +28,13 @@ import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from motion_recon.perception.cameras import Camera
+if TYPE_CHECKING:  # cameras imports JAX, which a video process reading sizes has no use for
+    from motion_recon.perception.cameras import Camera
 
 SUFFIXES = (".json", ".yml", ".yaml", ".toml", ".h5")
 ALIASES = {
@@ -68,6 +70,25 @@ def read_calibration(spec: str | Path, width: int, height: int) -> Calibration:
     except ValueError as error:
         message = str(error)
         raise ValueError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+
+
+def calibration_for(camera: Camera, width: int, height: int) -> Calibration:
+    """A known camera with extrinsics (a dataset's) for a video of ``width`` x ``height`` pixels,
+    checked and scaled as a file's: a ValueError naming the camera when the video is not its
+    image (resized with the same aspect ratio)."""
+    try:
+        return _calibration(camera.to_dict(), width, height, camera.name)
+    except ValueError as error:
+        raise ValueError(f"camera {camera.name!r}: {error}") from None
+
+
+def image_scale(calibrated: tuple[int, int], width: int, height: int) -> tuple[float, float]:
+    """(x, y) factors from the image size a camera was calibrated for to a video's ``width`` x
+    ``height``: 1 for the same size, else the video must be that image resized (same aspect ratio,
+    to within a pixel); a ValueError says otherwise."""
+    if tuple(calibrated) != (width, height) and abs(calibrated[0] * height - calibrated[1] * width) > max(calibrated):
+        raise ValueError(f"calibrated for {calibrated[0]}x{calibrated[1]} images, the video is {width}x{height}")
+    return width / calibrated[0], height / calibrated[1]
 
 
 def calibration_file(spec: str | Path) -> tuple[Path, str]:
@@ -191,10 +212,8 @@ def _calibration(record: dict, width: int, height: int, name: str) -> Calibratio
         raise ValueError("K is not an intrinsic matrix (positive focal lengths, last row 0 0 1)")
     dist = _distortion(_field(record, "dist"))
     size = _image_size(record)
-    if size is not None and size != (width, height):
-        if abs(size[0] * height - size[1] * width) > max(size):
-            raise ValueError(f"calibrated for {size[0]}x{size[1]} images, the video is {width}x{height}")
-        K = np.diag([width / size[0], height / size[1], 1.0]) @ K
+    if size is not None:
+        K = np.diag([*image_scale(size, width, height), 1.0]) @ K
     R, t = _field(record, "R"), _field(record, "t")
     if (R is None) != (t is None):
         raise ValueError("has a rotation without a translation or the reverse: give both or neither")
@@ -209,6 +228,8 @@ def _calibration(record: dict, width: int, height: int, name: str) -> Calibratio
             raise ValueError(f"the camera is {distance:g} units from the world origin: give the translation in metres")
     else:
         R, t = np.eye(3), np.zeros(3)
+    from motion_recon.perception.cameras import Camera
+
     return Calibration(Camera(str(record.get("name", name)), width, height, K, dist, R, t), extrinsics)
 
 
