@@ -1,7 +1,8 @@
 """AIST++ 3D keypoints (``keypoints3d/<sequence>.pkl``): COCO-17 joints, 60 fps, y up; units are
 detected from the bone lengths (the release stores centimetres). Cameras (``cameras/<setting>.json``,
 one file per environment, ``cameras/mapping.txt`` maps sequences to environments) are in the same
-world frame and units."""
+world frame and units. Videos are ``videos/<sequence>.mp4``, one per camera (60 fps, frame for frame
+with the keypoints)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,48 @@ from .sequence import Y_UP_TO_Z_UP, MotionSequence, detect_unit_scale, metre_sca
 FPS = 60.0
 # COCO-17 limb bones used for the unit check: hips-knees, knees-ankles, shoulders-elbows
 _BONES = ((11, 13), (12, 14), (13, 15), (14, 16), (5, 7), (6, 8))
+
+
+def all_cameras_name(sequence: str) -> str:
+    """The name of a sequence's 3D keypoints file: its camera part (``c06``) made ``cAll``."""
+    return "_".join("cAll" if _is_camera(part) else part for part in sequence.split("_"))
+
+
+def camera_name(sequence: str) -> str:
+    """The camera (``c01`` ... ``c09``) a sequence's name holds."""
+    cameras = [part for part in sequence.split("_") if _is_camera(part)]
+    if len(cameras) != 1:
+        raise ValueError(f"AIST++ sequence {sequence!r} names no camera (a part c01 ... c09)")
+    return cameras[0]
+
+
+def _is_camera(part: str) -> bool:
+    return part.startswith("c") and part[1:].isdigit()
+
+
+def video_path(root, sequence: str) -> Path:
+    """``<root>/videos/<sequence>.mp4`` (the name with its camera, ``..._c06_...``), whether or not
+    it is there."""
+    return Path(root) / "videos" / f"{sequence}.mp4"
+
+
+def sequence_camera(root, sequence: str) -> Camera:
+    """The calibrated camera of a sequence's video: ``<root>/cameras/mapping.txt`` names the
+    recording setting of each sequence (lines ``<name with cAll> <setting>``), whose cameras are
+    in ``<root>/cameras/<setting>.json`` (``read_cameras``). One-line errors name the file."""
+    mapping = Path(root) / "cameras" / "mapping.txt"
+    if not mapping.is_file():
+        raise FileNotFoundError(f"{mapping}: no such file (it maps each sequence to its camera setting)")
+    name = all_cameras_name(sequence)
+    settings = dict(line.split()[:2] for line in mapping.read_text(errors="replace").splitlines() if len(line.split()) >= 2)
+    if name not in settings:
+        raise ValueError(f"{mapping}: no line for {name}")
+    path = mapping.with_name(f"{settings[name]}.json")
+    cameras = read_cameras(path)
+    camera = camera_name(sequence)
+    if camera not in cameras:
+        raise ValueError(f"{path}: no camera {camera} (it has {', '.join(sorted(cameras))})")
+    return cameras[camera]
 
 
 def read_keypoints3d(path, *, optimized: bool = True) -> MotionSequence:

@@ -1,6 +1,7 @@
 """Human3.6M 3D joint positions (``S*/MyPoseFeatures/D3_Positions/*.cdf``, variable ``Pose``):
 32 joints in millimetres, world frame (z up), 50 fps; the common 17-joint subset is kept. The four
-calibrated cameras per subject come from ``data/cameras/h36m.json`` (see its README)."""
+calibrated cameras per subject come from ``data/cameras/h36m.json`` (see its README); the videos
+are ``S*/Videos/<action>.<camera>.mp4``."""
 
 from __future__ import annotations
 
@@ -33,6 +34,12 @@ def sequence_path(root, subject: str, action: str) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"Human3.6M sequence {subject}/{action} not found: no file {path}")
     return path
+
+
+def video_path(root, subject: str, action: str, camera_id: str) -> Path:
+    """``<root>/<subject>/Videos/<action>.<camera_id>.mp4``: where the release puts the video of a
+    sequence (50 fps, frame for frame with its D3_Positions file), whether or not it is there."""
+    return Path(root) / subject / "Videos" / f"{action}.{camera_id}.mp4"
 
 
 def read_positions(path, *, fps: float = 25.0) -> MotionSequence:

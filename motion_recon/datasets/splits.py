@@ -25,7 +25,8 @@ def load_split(name: str) -> list[dict[str, str]]:
 @dataclass(frozen=True)
 class SplitSequence:
     """One sequence of a split: its file, the frames to use (first and last inclusive, at the
-    file's own frame rate; None for all) and, for Human3.6M, the subject and camera."""
+    file's own frame rate; None for all), for Human3.6M the subject and camera, and where the
+    dataset keeps its video (which may be missing)."""
 
     name: str
     path: Path
@@ -33,14 +34,16 @@ class SplitSequence:
     last: int | None = None
     subject: str | None = None
     camera: str | None = None
+    video: Path | None = None
 
 
 def split_sequences(dataset: str, root, split: str) -> list[SplitSequence]:
     """The sequences of ``split`` found under a dataset ``root``; a one-line error names the first
     missing one. Human3.6M: ``<root>/S*/MyPoseFeatures/D3_Positions/<action>.cdf``; AIST++:
     ``<root>/keypoints3d/<sequence with cAll>.pkl``. The PhysCap split takes every take of each
-    action (``Walking.cdf``, ``Walking 1.cdf``)."""
-    from . import h36m
+    action (``Walking.cdf``, ``Walking 1.cdf``). Videos are not looked for here (see
+    ``h36m.video_path``, ``aist.video_path``): the mocap experiment needs none."""
+    from . import aist, h36m
 
     if dataset not in DATASET_SPLITS:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASET_SPLITS)}")
@@ -53,21 +56,23 @@ def split_sequences(dataset: str, root, split: str) -> list[SplitSequence]:
     if dataset == "aist":
         found = []
         for row in rows:
-            parts = row["sequence"].split("_")
-            name = "_".join("cAll" if p.startswith("c") and p[1:].isdigit() else p for p in parts)
+            name = aist.all_cameras_name(row["sequence"])
             path = root / "keypoints3d" / f"{name}.pkl"
             if not path.is_file():
                 raise FileNotFoundError(f"AIST++ sequence {name} not found: no file {path}")
-            found.append(SplitSequence(row["sequence"], path, int(row["first_frame"]), int(row["last_frame"])))
+            found.append(SplitSequence(row["sequence"], path, int(row["first_frame"]), int(row["last_frame"]),
+                                       video=aist.video_path(root, row["sequence"])))  # fmt: skip
         return found
     if split == "val":
         return [SplitSequence(f"{r['subject']}/{r['sequence']}", h36m.sequence_path(root, r["subject"], r["sequence"]),
-                              int(r["first_frame"]), int(r["last_frame"]), r["subject"], r["camera"])
+                              int(r["first_frame"]), int(r["last_frame"]), r["subject"], r["camera"],
+                              h36m.video_path(root, r["subject"], r["sequence"], r["camera"]))
                 for r in rows]  # fmt: skip
     found = []
     for r in rows:
         takes = _takes(root, r["subject"], r["action"])
-        found += [SplitSequence(f"{r['subject']}/{p.stem}", p, None, None, r["subject"], r["camera"]) for p in takes]
+        found += [SplitSequence(f"{r['subject']}/{p.stem}", p, None, None, r["subject"], r["camera"],
+                                h36m.video_path(root, r["subject"], p.stem, r["camera"])) for p in takes]  # fmt: skip
     return found
 
 
