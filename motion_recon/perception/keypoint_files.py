@@ -24,7 +24,8 @@
   z forward).
 
 Every person becomes a ``Detection`` in the 17-joint layout; one with no keypoint of confidence
-above 0 is left out. Problems raise ``ValueError`` (or ``FileNotFoundError``) with a one-line
+above 0 is left out. ``write_keypoints`` writes detections as such an ``.npz`` (``recon eval
+--input video`` keeps its detections so). Problems raise ``ValueError`` (or ``FileNotFoundError``) with a one-line
 message that names the file.
 """
 
@@ -36,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
+from motion_recon import skeleton
+from motion_recon.io import atomic_path
 from motion_recon.perception.people import Detection
 
 LAYOUTS = ("coco17", "blazepose33", "h36m17")
@@ -59,6 +62,29 @@ def read_keypoints(path) -> list[list[Detection]]:
     if not any(frames):
         raise ValueError(f"{path}: no keypoints at all ({len(frames)} frames, nobody in any)")
     return frames
+
+
+def write_keypoints(path, frames: list[list[Detection]], **extra: np.ndarray) -> None:
+    """Writes per-frame people as a ``.npz`` that ``read_keypoints`` reads back to the same
+    detections (those with a keypoint of confidence above 0): keypoints (T, P, 17, 2) with P the
+    most people in one frame (all NaN: nobody there), confidence (T, P, 17), world (T, P, 17, 3)
+    when any detection has it (NaN for those without) and layout "h36m17"; the ``extra`` arrays
+    are stored beside them (``read_keypoints`` leaves them alone). Written atomically."""
+    joints = len(skeleton.JOINTS)
+    people = max([len(frame) for frame in frames] + [1])
+    keypoints = np.full((len(frames), people, joints, 2), np.nan)
+    confidence = np.zeros((len(frames), people, joints))
+    world = np.full((len(frames), people, joints, 3), np.nan)
+    for t, frame in enumerate(frames):
+        for p, detection in enumerate(frame):
+            keypoints[t, p], confidence[t, p] = detection.keypoints, detection.confidence
+            if detection.world is not None:
+                world[t, p] = detection.world
+    arrays = {"keypoints": keypoints, "confidence": confidence, "layout": np.array("h36m17")}
+    if any(d.world is not None for frame in frames for d in frame):
+        arrays["world"] = world
+    with atomic_path(path) as tmp, open(tmp, "wb") as file:
+        np.savez_compressed(file, **arrays, **extra)
 
 
 def _one_line(error: Exception) -> str:
