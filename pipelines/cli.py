@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -439,13 +440,24 @@ def render_command(
     console.print(f"wrote {out}: {frames} frames, {what}")
 
 
+class EvalInput(str, Enum):
+    """What ``recon eval`` reconstructs from."""
+
+    mocap = "mocap"
+    video = "video"
+
+
+MOCAP_MAX_EVALS = 50  # pipelines.mocap.MocapConfig.max_evals (not imported here: it loads JAX)
+
+
 @app.command("eval")
 def eval_command(
     dataset: Annotated[str, typer.Argument(help="h36m or aist.")],
-    root: Annotated[Path, typer.Option(help="Dataset root (Human3.6M: holds S9/MyPoseFeatures/...; AIST++: holds keypoints3d/).")],
-    split: Annotated[Optional[str], typer.Option(help="h36m: val (Table 6) or physcap; aist: aist15 (Table 5).")] = None,
+    root: Annotated[Path, typer.Option(help="Dataset root (Human3.6M: holds S9/MyPoseFeatures/... and S9/Videos/; AIST++: holds keypoints3d/, and videos/ and cameras/ for video).")],
+    split: Annotated[Optional[str], typer.Option(help="h36m: val (Table 6) or physcap (Table 2); aist: aist15 (Tables 3 and 5).")] = None,
+    source: Annotated[EvalInput, typer.Option("--input", help="mocap: from the dataset's 3D joints (Table 1's experiment); video: from its videos, detected, with its calibrated cameras (Tables 2 and 3).")] = EvalInput.mocap,
     optimizer: Annotated[str, typer.Option(help="adam (default: best measured on mocap), bfgs, optimus, adafactor-mlp; or lbfgs, gd-momentum.")] = "adam",
-    max_evals: Annotated[int, typer.Option(parser=integer("max-evals"), metavar="INTEGER", help="Function evaluations per window.")] = 50,
+    max_evals: Annotated[Optional[int], typer.Option(parser=integer("max-evals"), metavar="INTEGER", help=f"Function evaluations per window (default: {MOCAP_MAX_EVALS} from mocap, {VIDEO_MAX_EVALS} from video).")] = None,
     stopping: Annotated[bool, typer.Option("--stopping", help="Stop a window early by the paper's rule (N = 5).")] = False,
     checkpoint: Annotated[Optional[str], typer.Option(help="Learned optimizer checkpoint folder.")] = None,
     limit: Annotated[Optional[int], typer.Option(parser=integer("limit"), metavar="INTEGER", help="Only the first N sequences.")] = None,
@@ -454,17 +466,25 @@ def eval_command(
     seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed.")] = 0,
     ray: Annotated[Optional[str], typer.Option(help=RAY_HELP.format(what="sequences (one task each)"))] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Read back the sequences whose result files in --out were made with the same settings.")] = False,
+    detections: Annotated[Optional[Path], typer.Option(help="From video: folder that keeps each sequence's detections, reused by later runs (default: DIR/detections with --out DIR).")] = None,
 ) -> None:
-    """Evaluate on a protocol split and print the paper's Table 2 columns, mean and per sequence;
-    a sequence that failed is named after the table and makes the exit code 1."""
+    """Evaluate on a protocol split and print the paper's Table 2 columns, mean and per sequence
+    (from video, with the kinematic baseline's mean as a row); a sequence that failed is named
+    after the table and makes the exit code 1."""
     from motion_recon.io import write_json
     from pipelines.evaluate import evaluate
     from pipelines.mocap import MocapConfig
+    from pipelines.video import VideoConfig
 
     split = split or {"h36m": "val", "aist": "aist15"}.get(dataset)
+    from_video = source is EvalInput.video
     try:
-        config = MocapConfig(optimizer=optimizer, max_evals=max_evals, stopping=stopping,
-                             seed=seed, checkpoint=checkpoint)  # fmt: skip
+        if from_video:
+            config = VideoConfig(optimizer=optimizer, max_evals=VIDEO_MAX_EVALS if max_evals is None else max_evals,
+                                 stopping=stopping, seed=seed, checkpoint=checkpoint)  # fmt: skip
+        else:
+            config = MocapConfig(optimizer=optimizer, max_evals=MOCAP_MAX_EVALS if max_evals is None else max_evals,
+                                 stopping=stopping, seed=seed, checkpoint=checkpoint)  # fmt: skip
         with Progress(
             TextColumn(f"[bold]eval {dataset} {split}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("{task.description}"), console=console, transient=True,
@@ -476,14 +496,18 @@ def eval_command(
                 log("sequences", f"eval {dataset} {split}: {done}/{total} sequences done ({name})", done, total)
 
             evaluation = evaluate(dataset, root, str(split), config, out_dir=out, limit=limit,
-                                  ray_address=ray, progress=report, resume=resume)  # fmt: skip
+                                  ray_address=ray, progress=report, resume=resume, detections=detections)  # fmt: skip
     except (ValueError, FileNotFoundError, ImportError) as err:
         fail(str(err))
     if resume:
         console.print(f"resumed {len(evaluation.resumed)} of {len(evaluation.rows) + len(evaluation.failures)} "
                       f"sequences from their result files in {out}", highlight=False, soft_wrap=True)  # fmt: skip
-    rows = {f"{optimizer} (mean of {len(evaluation.rows)})": evaluation.mean, **evaluation.rows}
-    console.print(_metrics_table(f"{dataset} {split}: mm, px, m/frame^2, % of frames", rows))
+    rows = {f"{optimizer} (mean of {len(evaluation.rows)})": evaluation.mean}
+    if from_video:
+        rows[f"kinematic (mean of {len(evaluation.kinematic)})"] = evaluation.kinematic_mean
+    rows.update(evaluation.rows)
+    title = f"{dataset} {split}{' from video' if from_video else ''}: mm, px, m/frame^2, % of frames"
+    console.print(_metrics_table(title, rows))
     for name, error in evaluation.failures.items():
         console.print(f"[bold red]failed:[/] {escape(name)}: {escape(error)}", highlight=False, soft_wrap=True)
     if json_path is not None:

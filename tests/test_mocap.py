@@ -201,7 +201,7 @@ def test_an_interrupted_eval_resumes_where_it_stopped_and_gives_the_uninterrupte
     h36m_tree(tmp_path / "h36m", read_npz(WALK).resampled(50.0).keypoints, frames=430)  # 30 frames each
     root, config = tmp_path / "h36m", MocapConfig(max_evals=1)
     ran, reconstruct_item = [], flow.reconstruct_item
-    monkeypatch.setattr(flow, "reconstruct_item", lambda d, item, c: ran.append(item.name) or reconstruct_item(d, item, c))
+    monkeypatch.setattr(flow, "reconstruct_item", lambda d, item, *rest: ran.append(item.name) or reconstruct_item(d, item, *rest))
     monkeypatch.setattr(flow, "code_commit", lambda: "0" * 40)  # others may commit to this checkout meanwhile
 
     def stop_after_first(name, done, total):
