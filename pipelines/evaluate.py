@@ -191,12 +191,14 @@ def evaluate(dataset: str, root, split: str, config: MocapConfig | VideoConfig, 
     optimizer, budget) are raised before any sequence runs."""
     if resume and out_dir is None:
         raise ValueError("--resume reads the result files of an earlier run: give their folder with --out DIR")
-    items = split_sequences(dataset, root, split)[:limit]
     from_video = isinstance(config, VideoConfig)
     if from_video:
         check_config(config)
         if detections is None and out_dir is not None:
             detections = Path(out_dir) / "detections"
+    elif detections is not None:
+        raise ValueError("--detections keeps the detections of --input video; the mocap input has none")
+    items = split_sequences(dataset, root, split)[:limit]
     optimizer = configured_optimizer(config.mocap() if from_video else config)  # a bad setting fails once, before any sequence
     evaluation = Evaluation(dataset, split, config.optimizer, "video" if from_video else "mocap")
     total = len(items)

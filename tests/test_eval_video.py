@@ -227,3 +227,17 @@ def test_a_rerun_reads_the_kept_detections_instead_of_detecting(h36m_run, monkey
     assert rerun["kinematic"]["sequences"] == {"S11/Phoning": report["kinematic"]["sequences"]["S11/Phoning"]}
     assert kept.stat().st_mtime_ns == before
     assert read_result(out / "S11_Phoning.h5").provenance["detections"] == {"file": str(kept), "reused": True}
+
+
+def test_settings_the_dataset_decides_are_refused_in_one_line(tmp_path):
+    from pipelines.evaluate import evaluate as run_evaluation
+    from pipelines.video import VideoConfig
+
+    for args, message in [
+        (["--input", "images"], "'images' is not one of"),
+        (["--detections", str(tmp_path)], "--detections keeps the detections of --input video"),
+    ]:
+        result = runner.invoke(app, ["eval", "h36m", "--root", str(tmp_path), *args])
+        assert result.exit_code == 2 and message in result.output, result.output
+    with pytest.raises(ValueError, match="leave start, camera unset"):
+        run_evaluation("h36m", tmp_path, "val", VideoConfig(start=1.0, camera="calib.json"))
