@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from enum import Enum
 from pathlib import Path
@@ -17,7 +18,9 @@ from rich.table import Table
 app = typer.Typer(help="Physics-based human motion reconstruction with learned optimizers.", no_args_is_help=True)
 bench = typer.Typer(help="Benchmarks of the optimizers.", no_args_is_help=True)
 app.add_typer(bench, name="bench")
-console = Console()
+# on a terminal rich fits the terminal; redirected (a log file, a pipe) no line is wrapped and tables
+# get room, so paths and messages stay whole for grep and copy-paste
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 240)
 USAGE_ERROR = 2
 
 

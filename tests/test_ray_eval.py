@@ -130,7 +130,7 @@ def test_a_sequence_that_fails_is_named_and_the_exit_code_is_1(local_ray, tmp_pa
         saved = json.loads(report.read_text())
         assert saved["sequences"] == {} and saved["mean"] == {} and list(saved["failures"]) == ["S11/Phoning"]
         assert saved["failures"]["S11/Phoning"].endswith(f"(on all {MAX_RETRIES + 1} attempts)") == (where == "ray")
-    evaluation = Evaluation("h36m", "val", "adam", {"a": {"mpjpe": 1.0}, "b": {"mpjpe": 3.0}}, {"c": "boom"})
+    evaluation = Evaluation("h36m", "val", "adam", rows={"a": {"mpjpe": 1.0}, "b": {"mpjpe": 3.0}}, failures={"c": "boom"})
     assert evaluation.mean == {"mpjpe": 2.0} and evaluation.to_json()["failures"] == {"c": "boom"}
 
 

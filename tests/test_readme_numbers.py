@@ -220,3 +220,24 @@ def test_the_rotated_hyper_ellipsoid_sentence_matches_the_bfgs_results():
     for text, function in zip(sentence.groups(), ("rotated-hyper-ellipsoid", "sum-of-squares"), strict=True):
         assert_cells([text], [gap[function, d] for d in (250, 500, 1000)])
 
+
+
+def test_the_test_pool_table_matches_diffphy_pool_4450_cpu():
+    run = result("diffphy_pool_4450_cpu.json")
+    pool = "optimus@data/checkpoints/optimus-diffphy-pool"
+    rows = table("| test-pool motion | Adam (lr 0.02) | Optimus (`optimus-diffphy-pool`")
+    for label, sequence in (("walk", "mocap_walk"), ("dance", "mocap_dance"), ("dance_a", "mocap_dance_a"),
+                            ("spinkick", "mocap_spinkick")):  # fmt: skip
+        errors = {s["optimizer"]: s["mpjpe_g"] for s in run["sequences"] if s["sequence"] == sequence}
+        assert_cells(row(rows, f"{label} (real)"), [errors["adam"], errors[pool]])
+    counts = {}
+    for kind in ("real", "synthetic"):
+        errors = {name: [s["mpjpe_g"] for s in run["sequences"] if s["kind"] == kind and s["optimizer"] == name]
+                  for name in ("adam", pool)}  # fmt: skip
+        assert_cells(row(rows, f"mean of the {kind}"), [np.mean(errors["adam"]), np.mean(errors[pool])])
+        counts[kind] = len(errors["adam"])
+    fixed = run["fixed_windows"]["summary"]
+    assert_cells(row(rows, "fixed windows"), [fixed["adam"]["median_final_over_start"], fixed[pool]["median_final_over_start"]])
+    assert_quoted(f"{counts['real']} real clips, {counts['synthetic']} synthetic motions and "
+                  f"{len(run['fixed_windows']['windows'])} fixed windows",
+                  f"content hash `{run['checkpoints'][pool]['sha256'][:12]}`")  # fmt: skip
