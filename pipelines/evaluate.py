@@ -34,7 +34,7 @@ import numpy as np
 import threadpoolctl
 
 from motion_recon import physics
-from motion_recon.datasets import MotionSequence, aist, h36m
+from motion_recon.datasets import MotionSequence, h36m
 from motion_recon.datasets.splits import SplitSequence, split_sequences
 from motion_recon.optim.checkpoint import checkpoint_hash
 from motion_recon.perception.cameras import Camera
@@ -43,7 +43,7 @@ from motion_recon.result_file import MotionResult, read_result, write_result
 from pipelines.distributed import MAX_RETRIES, TaskFailed, connect, error_line, map_tasks
 from pipelines.mocap import MocapConfig, configured_optimizer, reconstruct_motion
 from pipelines.video import VideoConfig
-from pipelines.video_eval import check_config, reconstruct_from_video, split_metrics, video_sha256
+from pipelines.video_eval import check_config, read_truth, reconstruct_from_video, split_metrics, video_sha256
 
 SETTINGS_KEY = "settings_sha256"  # the provenance entry of a result file that holds its settings hash
 
@@ -86,12 +86,9 @@ def _mean(rows: dict[str, dict[str, float]]) -> dict[str, float]:
 
 def load_sequence(dataset: str, item: SplitSequence) -> tuple[MotionSequence, Camera | None]:
     """The frames of a split sequence at the file's own rate, and its camera where known."""
-    if dataset == "h36m":
-        sequence = h36m.read_positions(item.path, fps=h36m.FPS)
-        camera = h36m.camera(item.subject, item.camera)
-    else:
-        sequence = aist.read_keypoints3d(item.path)
-        camera = None  # AIST++'s cameras are per recording setting; the split names no setting file
+    sequence = read_truth(dataset, item)
+    # AIST++'s cameras are per recording setting, which only its video layout names (cameras/mapping.txt)
+    camera = h36m.camera(item.subject, item.camera) if dataset == "h36m" else None
     if item.first is not None:
         last = min(item.last, len(sequence.keypoints) - 1)
         sequence = sequence.frames(item.first, last + 1)

@@ -140,7 +140,7 @@ def reconstruct_from_video(dataset: str, item: SplitSequence, config: VideoConfi
         stage_s = {"detect": 0.0}
     else:
         info, stop, frames, stage_s = isolated(open_dataset_video, video, camera.name, (camera.width, camera.height),
-                                               truth.fps, first, last, True)  # fmt: skip
+                                               truth.fps, first, last)  # fmt: skip
         if cache is not None:
             write_detections(cache, key, info, first, frames)
     calibration = calibration_for(camera, info.width, info.height)

@@ -94,10 +94,9 @@ def open_video(path: Path, start: float, end: float | None, max_frames: int | No
 
 
 def open_dataset_video(path: Path, camera: str, camera_size: tuple[int, int], fps: float, first: int, last: int,
-                       detect: bool, progress: Callable[[int, int | None], None]) -> tuple:  # fmt: skip
+                       progress: Callable[[int, int | None], None]) -> tuple:  # fmt: skip
     """A dataset's video (run it through ``isolated``): its ``VideoInfo``, the end ``stop`` of its
-    frames [first, stop) up to ``last`` (inclusive) and, with ``detect``, their detections and
-    the seconds spent on them. A ValueError names the video when it is not the image of the
+    frames [first, stop) up to ``last`` (inclusive), their detections and the seconds spent on them. A ValueError names the video when it is not the image of the
     ``camera`` calibrated for ``camera_size`` (width, height; another size or aspect ratio), not
     at the mocap's frame rate ``fps`` (the two are frame for frame), or ends before ``first``."""
     info = probe_video(path)
@@ -110,7 +109,5 @@ def open_dataset_video(path: Path, camera: str, camera_size: tuple[int, int], fp
     stop = min(last + 1, info.frames)
     if stop <= first:
         raise ValueError(f"{path}: {info.frames} frames, ends before frame {first} where the split starts")
-    if not detect:
-        return info, stop, [], {"decode": 0.0, "detect": 0.0}
     frames, seconds = detect_frames(info, first, stop, progress)
     return info, stop, frames, seconds
