@@ -218,6 +218,7 @@ def mocap_command(
     start: Annotated[int, typer.Option(parser=integer("start"), metavar="INTEGER", help="First frame (in the file's frame rate).")] = 0,
     frames: Annotated[Optional[int], typer.Option(parser=integer("frames"), metavar="INTEGER", help="Number of frames (default: to the end).")] = None,
     stopping: Annotated[bool, typer.Option("--stopping", help="Stop a window early by the paper's rule (N = 5).")] = False,
+    basin_hopping: Annotated[bool, typer.Option("--basin-hopping", help="Perturb a window's best controls every 25 iterations and go on within its budget (the paper's Table 4).")] = False,
     checkpoint: Annotated[Optional[str], typer.Option(help="Learned optimizer checkpoint folder.")] = None,
     seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed.")] = 0,
     parallel: Annotated[int, typer.Option(parser=integer("parallel"), metavar="INTEGER", help="0: windows one after another; R: all windows together, R rounds of multiple shooting (max-evals each).")] = 0,
@@ -245,7 +246,7 @@ def mocap_command(
         if first or count is not None:
             sequence = sequence.frames(first, len(sequence.keypoints) if count is None else first + count)
         config = MocapConfig(optimizer=optimizer, max_evals=max_evals, engine=engine,
-                             stopping=stopping, seed=seed, checkpoint=checkpoint,
+                             stopping=stopping, basin_hopping=basin_hopping, seed=seed, checkpoint=checkpoint,
                              parallel_rounds=parallel)  # fmt: skip
         unit = "rounds" if config.parallel_rounds else "windows"
         with _window_progress(f"mocap {sequence.name}") as progress:
@@ -328,7 +329,7 @@ def _run_video(video: Path, config, out: Path | None, overlay: Path | None, json
 
 
 def _video_config(optimizer, max_evals, start, end, max_frames, focal, person_index, keypoints, stopping, checkpoint, seed,
-                  camera=None, residual_force=None, estimate_focal=False):
+                  camera=None, residual_force=None, estimate_focal=False, basin_hopping=False):
     from dataclasses import replace
 
     from pipelines.video import VIDEO_LOSS, VideoConfig
@@ -339,7 +340,7 @@ def _video_config(optimizer, max_evals, start, end, max_frames, focal, person_in
     return VideoConfig(
         loss=loss, optimizer=optimizer, max_evals=max_evals, start=start,
         end=end, max_frames=max_frames, focal=focal, estimate_focal=estimate_focal,
-        person_index=person_index, keypoints=keypoints, stopping=stopping,
+        person_index=person_index, keypoints=keypoints, stopping=stopping, basin_hopping=basin_hopping,
         checkpoint=checkpoint, seed=seed, camera=None if camera is None else str(camera),
     )
 
@@ -366,12 +367,13 @@ def video_command(
     keypoints: Annotated[Optional[Path], typer.Option(help="Precomputed 2D keypoints (COCO-style JSON or .npz); skips detection.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the summary and metrics as JSON here.")] = None,
     stopping: Annotated[bool, typer.Option("--stopping", help="Stop a window early by the paper's rule (N = 5).")] = False,
+    basin_hopping: Annotated[bool, typer.Option("--basin-hopping", help="Perturb a window's best controls every 25 iterations and go on within its budget (the paper's Table 4).")] = False,
     checkpoint: Annotated[Optional[str], typer.Option(help="Learned optimizer checkpoint folder.")] = None,
     seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed.")] = 0,
 ) -> None:
     """Reconstruct the person in a video in physical simulation."""
     config = _video_config(optimizer, max_evals, start, end, max_frames, focal, person_index, keypoints, stopping,
-                           checkpoint, seed, camera, residual_force, estimate_focal)  # fmt: skip
+                           checkpoint, seed, camera, residual_force, estimate_focal, basin_hopping)  # fmt: skip
     _run_video(video, config, out, overlay, json_path)
 
 
@@ -462,6 +464,7 @@ def eval_command(
     optimizer: Annotated[str, typer.Option(help="adam (default: best measured on mocap), bfgs, optimus, adafactor-mlp; or lbfgs, gd-momentum.")] = "adam",
     max_evals: Annotated[Optional[int], typer.Option(parser=integer("max-evals"), metavar="INTEGER", help=f"Function evaluations per window (default: {MOCAP_MAX_EVALS} from mocap, {VIDEO_MAX_EVALS} from video).")] = None,
     stopping: Annotated[bool, typer.Option("--stopping", help="Stop a window early by the paper's rule (N = 5).")] = False,
+    basin_hopping: Annotated[bool, typer.Option("--basin-hopping", help="Perturb a window's best controls every 25 iterations and go on within its budget (the paper's Table 4).")] = False,
     checkpoint: Annotated[Optional[str], typer.Option(help="Learned optimizer checkpoint folder.")] = None,
     limit: Annotated[Optional[int], typer.Option(parser=integer("limit"), metavar="INTEGER", help="Only the first N sequences.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Folder for one result file per sequence.")] = None,
@@ -484,10 +487,10 @@ def eval_command(
     try:
         if from_video:
             config = VideoConfig(optimizer=optimizer, max_evals=VIDEO_MAX_EVALS if max_evals is None else max_evals,
-                                 stopping=stopping, seed=seed, checkpoint=checkpoint)  # fmt: skip
+                                 stopping=stopping, basin_hopping=basin_hopping, seed=seed, checkpoint=checkpoint)  # fmt: skip
         else:
             config = MocapConfig(optimizer=optimizer, max_evals=MOCAP_MAX_EVALS if max_evals is None else max_evals,
-                                 stopping=stopping, seed=seed, checkpoint=checkpoint)  # fmt: skip
+                                 stopping=stopping, basin_hopping=basin_hopping, seed=seed, checkpoint=checkpoint)  # fmt: skip
         with Progress(
             TextColumn(f"[bold]eval {dataset} {split}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("{task.description}"), console=console, transient=True,

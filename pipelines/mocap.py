@@ -34,6 +34,9 @@ DIFFPHY_SETTINGS = {
     "adam": {"learning_rate": 0.02},
 }
 LEARNED = ("optimus", "adafactor-mlp")
+# Basin hopping on DiffPhy windows: the perturbation is in the controls' units (radians of joint
+# rotation offset per frame), chosen on training-pool windows (benchmarks/diffphy_modes.py --tune)
+BASIN_HOPPING = {"hop_every": 25, "perturbation": 0.05}
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,9 @@ class MocapConfig:
     engine: str = "mjx"
     loss: LossConfig = DEFAULT_LOSS
     stopping: bool = False
+    # the paper's Table 4 mode: perturb the best controls every ``BASIN_HOPPING['hop_every']``
+    # iterations and go on within the same budget (``optim.BasinHopping``)
+    basin_hopping: bool = False
     seed: int = 0
     checkpoint: str | None = None
     # 0: windows one after another; R >= 1: all windows together, R rounds of multiple shooting
@@ -92,7 +98,8 @@ def configured_optimizer(config: MocapConfig) -> optim.Optimizer:
         raise ValueError(f"3D targets are 'observed' or 'skeleton', not {config.targets3d!r}")
     if config.parallel_rounds < 0:
         raise ValueError(f"parallel rounds must be 0 (windows one after another) or more, got {config.parallel_rounds}")
-    return diffphy_optimizer(config.optimizer, config.checkpoint)
+    optimizer = diffphy_optimizer(config.optimizer, config.checkpoint)
+    return optim.BasinHopping(optimizer, **BASIN_HOPPING) if config.basin_hopping else optimizer
 
 
 @dataclass(frozen=True)
@@ -173,6 +180,7 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
               "foot_length": shape.foot_length, "trunk_directions": np.asarray(shape.trunk_directions),
               "mass": humanoid.mass, "height": shape.height, "ground_height": ground},  # fmt: skip
         optimization={"optimizer": config.optimizer, "max_evals": config.max_evals, "stopping": int(config.stopping),
+                      "basin_hopping": int(config.basin_hopping),
                       "parallel_rounds": config.parallel_rounds, "max_gap_mm": float(motion.gaps.max() * 1000.0),
                       "recoveries": sum(bool(w.recovery) for w in motion.windows),
                       "loss": asdict(config.loss), "settings": repr(optimizer), "wall_s": time.perf_counter() - started},  # fmt: skip

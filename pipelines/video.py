@@ -63,11 +63,13 @@ class VideoConfig:
     person_index: int = 0
     keypoints: Path | None = None
     stopping: bool = False
+    basin_hopping: bool = False
     seed: int = 0
     checkpoint: str | None = None
 
     def mocap(self) -> MocapConfig:
         return MocapConfig(optimizer=self.optimizer, max_evals=self.max_evals, loss=self.loss, stopping=self.stopping,
+                           basin_hopping=self.basin_hopping,
                            seed=self.seed, checkpoint=self.checkpoint, targets3d=self.targets3d)  # fmt: skip
 
 

@@ -182,6 +182,22 @@ def test_recon_mocap_parallel_optimizes_the_windows_together(tmp_path):
     assert list(saved.windows["nfev"]) == [6, 6] and np.isfinite(saved.simulated).all()
 
 
+def test_recon_mocap_basin_hopping_hops_within_the_window_budget(tmp_path):
+    """--basin-hopping: Adam restarts from the perturbed best controls every 25 iterations; each
+    window spends exactly its budget (the hops count) and keeps the best controls it found."""
+    out = tmp_path / "hops.h5"
+    result = runner.invoke(app, ["mocap", str(WALK), "--frames", "11", "--max-evals", "30", "--basin-hopping",
+                                 "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    saved = read_result(out)
+    assert saved.optimization["basin_hopping"] == 1 and "BasinHopping" in saved.optimization["settings"]
+    assert list(saved.windows["nfev"]) == [30] and np.isfinite(saved.simulated).all()
+    losses = saved.windows["losses"][0]
+    # one loss per evaluation: 26 of the first segment (25 steps), the hop's perturbed start, 3 more steps
+    assert np.isfinite(losses).sum() == 30
+    assert losses[26] > losses[:26].min()  # the perturbed start is worse than the best before it
+
+
 def test_a_forward_only_engine_plays_the_optimized_controls(tmp_path):
     """--engine tds: MJX gives the gradients, pytinydiffsim simulates the result."""
     out = tmp_path / "tds.h5"

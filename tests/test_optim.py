@@ -139,6 +139,21 @@ def test_basin_hopping_counts_everything_and_escapes_a_local_minimum():
     assert limited.nfev <= 25
 
 
+def test_basin_hopping_keeps_a_segments_best_iterate_not_its_last():
+    """Adam at a too-large step oscillates around the minimum, so a segment's last iterate is
+    worse than its best: the result is the best point and its loss, consistently."""
+
+    def loss(x):
+        return jnp.sum(x**2)
+
+    x0 = np.array([1.0, -0.7])
+    hopping = optim.BasinHopping(optim.get("adam", learning_rate=1.5), hop_every=7, perturbation=0.3)
+    res = hopping.minimize(loss, x0, budget=30, key=jax.random.PRNGKey(1))
+    assert res.fun == pytest.approx(float(np.min(res.losses)), rel=1e-6)
+    assert float(loss(jnp.asarray(res.x))) == pytest.approx(res.fun, rel=1e-6)
+    assert res.losses[-1] > res.fun  # the last iterate is not the best: the case that matters
+
+
 @pytest.mark.parametrize("name", ["bfgs", "lbfgs", "adam", "gd-momentum", "optimus", "adafactor-mlp"])
 def test_args_reach_the_loss_and_reuse_one_compilation(name):
     """Minimising one loss for other data of one shape traces it once (data are arguments)."""

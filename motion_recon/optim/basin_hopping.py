@@ -54,8 +54,8 @@ class BasinHopping:
             losses.extend(res.losses)  # a hop's loss is the first of its segment
             nfev, nit = nfev + res.nfev, nit + res.nit
             iterations_left, evaluations_left = iterations_left - res.nit, evaluations_left - res.nfev
-            if np.isfinite(res.fun) and res.fun < best_f:
-                best_x, best_f = np.asarray(res.x, np.float64), float(res.fun)
+            if np.isfinite(res.fun_best) and res.fun_best < best_f:  # the segment's best iterate, not its last
+                best_x, best_f = np.asarray(res.best, np.float64), float(res.fun_best)
             if res.nit == 0 or iterations_left < 2 or evaluations_left < 2:
                 break  # stuck (non-finite start) or no room for a hop and a step after it
             key, sub = jax.random.split(key)
