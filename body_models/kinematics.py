@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from motion_recon.physics import rotations
+from motion_recon.physics import enable_compilation_cache, rotations
 
 from .humanoid import Humanoid
 from motion_recon.skeleton import INDEX, NUM_JOINTS
@@ -73,6 +73,7 @@ def inverse_kinematics(humanoid: Humanoid, keypoints) -> np.ndarray:
 
 REFINE_ITERATIONS = 8
 REFINE_DAMPING = 1e-3  # Levenberg-Marquardt damping, relative to the mean diagonal of J^T J
+REFINE_CHUNK = 32  # frames per call of the compiled refinement: one compilation whatever the clip's length
 
 
 def refine_pose(humanoid: Humanoid, keypoints, qpos) -> np.ndarray:
@@ -81,8 +82,16 @@ def refine_pose(humanoid: Humanoid, keypoints, qpos) -> np.ndarray:
     rotation vector per link (applied on the right of its quaternion). A step is kept only
     where it lowers the error, so the result is never worse than ``qpos``."""
     tree, link_pos, site_pos = skeleton_arrays(humanoid)
-    out = _refinement(tree)(link_pos, site_pos, np.asarray(qpos, np.float32), np.asarray(keypoints, np.float32))
-    out = np.asarray(out, np.float64)
+    qpos, keypoints = np.asarray(qpos, np.float32), np.asarray(keypoints, np.float32)
+    frames = len(qpos)
+    padded = -frames % REFINE_CHUNK  # the last chunk repeats the last frame
+    qpos = np.concatenate([qpos, np.repeat(qpos[-1:], padded, axis=0)])
+    keypoints = np.concatenate([keypoints, np.repeat(keypoints[-1:], padded, axis=0)])
+    refine = _refinement(tree)
+    out = np.concatenate([
+        np.asarray(refine(link_pos, site_pos, qpos[s : s + REFINE_CHUNK], keypoints[s : s + REFINE_CHUNK]), np.float64)
+        for s in range(0, len(qpos), REFINE_CHUNK)
+    ])[:frames]  # fmt: skip
     quats = out[:, 3:].reshape(len(out), -1, 4)
     quats /= np.linalg.norm(quats, axis=-1, keepdims=True)
     quats *= np.where(quats[..., :1] < 0, -1.0, 1.0)  # w >= 0
@@ -92,7 +101,9 @@ def refine_pose(humanoid: Humanoid, keypoints, qpos) -> np.ndarray:
 
 @functools.lru_cache(maxsize=8)
 def _refinement(tree: tuple):
-    """The compiled refinement of every body of one skeleton ``tree`` (its dimensions are data)."""
+    """The compiled refinement of every body of one skeleton ``tree`` (its dimensions are data),
+    kept in the persistent compilation cache: inverse kinematics runs before any simulator exists."""
+    enable_compilation_cache()
     links = len(tree[0])
 
     def moved(qpos, delta):

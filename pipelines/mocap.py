@@ -36,7 +36,7 @@ DIFFPHY_SETTINGS = {
 LEARNED = ("optimus", "adafactor-mlp")
 # Basin hopping on DiffPhy windows: the perturbation is in the controls' units (radians of joint
 # rotation offset per frame), chosen on training-pool windows (benchmarks/diffphy_modes.py --tune)
-BASIN_HOPPING = {"hop_every": 25, "perturbation": 0.05}
+BASIN_HOPPING = {"hop_every": 25, "perturbation": 0.01}
 
 
 @dataclass(frozen=True)

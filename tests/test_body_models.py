@@ -223,6 +223,19 @@ def test_fk_of_ik_reproduces_skeleton_consistent_keypoints():
         inverse_kinematics(humanoid, np.full((1, 17, 3), np.nan))
 
 
+def test_ik_refinement_compiles_once_for_every_clip_length():
+    """The refinement runs in chunks of REFINE_CHUNK frames (the last padded), so clips of any
+    length share one compiled program, and a frame's result does not depend on the clip around it."""
+    from body_models.kinematics import REFINE_CHUNK, _refinement, skeleton_arrays
+
+    humanoid = build_humanoid(shape_from_height(1.7))
+    keypoints = np.asarray(forward_kinematics(humanoid, random_poses(humanoid, REFINE_CHUNK + 7, np.random.default_rng(4), 1.0)))
+    keypoints = keypoints + np.random.default_rng(5).normal(0.0, 0.01, keypoints.shape)  # off the skeleton
+    whole = inverse_kinematics(humanoid, keypoints)
+    first = inverse_kinematics(humanoid, keypoints[:5])
+    np.testing.assert_array_equal(first, whole[:5])
+    assert _refinement(skeleton_arrays(humanoid)[0])._cache_size() == 1
+
 def test_velocities_of_a_uniform_rotation():
     humanoid = build_humanoid(shape_from_height(1.75))
     from scipy.spatial.transform import Rotation
