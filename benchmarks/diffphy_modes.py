@@ -13,6 +13,7 @@ the *training* pool: the best loss relative to the start after the budget, per p
 
     python benchmarks/diffphy_modes.py [--optimus optimus@DIR] [--seeds 0,1,2] [--synthetic 6]
                                        [--jobs 1] [--name diffphy_modes_cpu]
+    (finished runs are kept in results/NAME.runs.jsonl; a rerun goes on from there)
     python benchmarks/diffphy_modes.py --tune [--optimus optimus@DIR]
 """
 
@@ -20,9 +21,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import jax
@@ -66,16 +68,26 @@ def run_mode(kind: str, sequence, mode: str, optimus: str, seed: int) -> dict:
             "wall_s": time.perf_counter() - started}  # fmt: skip
 
 
-def reconstruct_all(optimus: str, seeds: list[int], synthetic: int, jobs: int) -> list[dict]:
-    """Every mode on every test motion, ``jobs`` reconstructions at a time, each in its own process."""
+def reconstruct_all(optimus: str, seeds: list[int], synthetic: int, jobs: int, done_file: Path) -> list[dict]:
+    """Every mode on every test motion, ``jobs`` reconstructions at a time, each in its own
+    process. Each finished run is appended to ``done_file`` (JSON lines), and runs found there
+    are not run again: a stopped benchmark goes on where it stopped."""
+    done = [json.loads(line) for line in done_file.read_text().splitlines()] if done_file.exists() else []
+    finished = {(r["sequence"], r["mode"], r["seed"]) for r in done}
     runs = [(kind, sequence, mode, optimus, seed)
             for kind, sequence in isolated(sequences, synthetic, 40)
-            for mode in MODES for seed in (seeds if mode in STOCHASTIC else seeds[:1])]  # fmt: skip
+            for mode in MODES for seed in (seeds if mode in STOCHASTIC else seeds[:1])
+            if (sequence.name, mode, seed) not in finished]  # fmt: skip
+    print(f"{len(finished)} runs read back from {done_file}, {len(runs)} to go", flush=True)
     context = multiprocessing.get_context("spawn")
-    rows = []
+    rows = done
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, max_tasks_per_child=1) as pool:
-        for row in pool.map(run_mode, *zip(*runs, strict=True)):
+        futures = [pool.submit(run_mode, *run) for run in runs]
+        for future in as_completed(futures):
+            row = future.result()
             rows.append(row)
+            with done_file.open("a") as f:
+                f.write(json.dumps(row) + "\n")
             print(f"{row['sequence']:15s} {row['mode']:28s} seed {row['seed']}  MPJPE-G {row['mpjpe_g']:.2f} mm  "
                   f"evals/window {row['evals_per_window']:.1f}  {row['wall_s']:.0f} s", flush=True)  # fmt: skip
     return rows
@@ -93,8 +105,8 @@ def summarise(rows: list[dict]) -> dict:
         per_motion = {name: float(np.mean([r["mpjpe_g"] for r in mine if r["sequence"] == name])) for name in motions}
         out[mode] = {
             "mpjpe_g": float(np.mean(per_seed)), "mpjpe_g_std_over_seeds": float(np.std(per_seed)), "seeds": seeds,
-            "mpjpe_g_real": float(np.mean([v for n, v in per_motion.items() if motions[n] == "real"])),
-            "mpjpe_g_synthetic": float(np.mean([v for n, v in per_motion.items() if motions[n] == "synthetic"])),
+            **{f"mpjpe_g_{kind}": float(np.mean([v for n, v in per_motion.items() if motions[n] == kind]))
+               for kind in ("real", "synthetic") if kind in motions.values()},
             "evals_per_window": float(np.mean([r["evals_per_window"] for r in mine])),
             "wall_s": float(np.mean([r["wall_s"] for r in mine])), "per_motion": per_motion,
         }  # fmt: skip
@@ -107,7 +119,8 @@ def markdown(summary: dict) -> str:
     for mode, entry in summary.items():
         spread = f" ± {entry['mpjpe_g_std_over_seeds']:.2f} ({len(entry['seeds'])} seeds)" if len(entry["seeds"]) > 1 else ""
         paper = PAPER.get(mode)
-        lines.append(f"| {mode} | {entry['mpjpe_g']:.2f}{spread} | {entry['mpjpe_g_real']:.2f} | {entry['mpjpe_g_synthetic']:.2f} | "
+        kinds = " | ".join(f"{entry[key]:.2f}" if key in entry else "-" for key in ("mpjpe_g_real", "mpjpe_g_synthetic"))
+        lines.append(f"| {mode} | {entry['mpjpe_g']:.2f}{spread} | {kinds} | "
                      f"{entry['evals_per_window']:.1f} | {entry['wall_s']:.0f} | {'-' if paper is None else f'{paper[0]} / {paper[1]}'} |")  # fmt: skip
     motions = list(next(iter(summary.values()))["per_motion"])
     lines += ["", "| motion | " + " | ".join(summary) + " |", "|---|" + "---|" * len(summary)]
@@ -161,7 +174,7 @@ def main() -> None:
     else:
         name = args.name or "diffphy_modes_cpu"
         seeds = [int(s) for s in args.seeds.split(",")]
-        rows = reconstruct_all(args.optimus, seeds, args.synthetic, args.jobs)
+        rows = reconstruct_all(args.optimus, seeds, args.synthetic, args.jobs, RESULTS / f"{name}.runs.jsonl")
         summary = summarise(rows)
         table = markdown(summary)
         write_json(RESULTS / f"{name}.json", {**provenance, "modes": {m: [o, s] for m, (o, s) in MODES.items()},
