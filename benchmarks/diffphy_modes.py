@@ -67,7 +67,7 @@ def run_mode(kind: str, sequence, mode: str, optimus: str, seed: int) -> dict:
     result = reconstruct_motion(sequence, MocapConfig(optimizer=optimizer, checkpoint=checkpoint, seed=seed, **settings))
     return {"sequence": sequence.name, "kind": kind, "mode": mode, "seed": seed, **result.metrics,
             "evals_per_window": float(np.mean(result.windows["nfev"])), "windows": int(len(result.windows["nfev"])),
-            "wall_s": time.perf_counter() - started}  # fmt: skip
+            "wall_s": time.perf_counter() - started, "cores": sorted(os.sched_getaffinity(0)), "environment": record()}  # fmt: skip
 
 
 def reconstruct_all(optimus: str, seeds: list[int], synthetic: int, jobs: int, done_file: Path) -> list[dict]:
