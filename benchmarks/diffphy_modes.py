@@ -59,28 +59,36 @@ PAPER = {"Optimus, stopping rule": (33.1, 30.3), f"Optimus, {BUDGET} evaluations
 PERTURBATIONS = (0.005, 0.01, 0.02, 0.05)
 
 
-def run_mode(kind: str, sequence, mode: str, optimus: str, seed: int) -> dict:
-    """One reconstruction of ``sequence`` in ``mode`` (a fresh process: see ``diffphy.isolated``)."""
+def run_mode(kind: str, sequence, mode: str, optimus: str, seed: int, checkpoint_sha256: str | None) -> dict:
+    """One reconstruction of ``sequence`` in ``mode`` (a fresh process: see ``diffphy.isolated``);
+    the row records the content hash of the checkpoint it used (None: a mode without one)."""
     started = time.perf_counter()
     name, settings = MODES[mode]
     optimizer, checkpoint = parse_optimizer(optimus if name == "optimus" else name)
     result = reconstruct_motion(sequence, MocapConfig(optimizer=optimizer, checkpoint=checkpoint, seed=seed, **settings))
-    return {"sequence": sequence.name, "kind": kind, "mode": mode, "seed": seed, **result.metrics,
+    return {"sequence": sequence.name, "kind": kind, "mode": mode, "seed": seed, "checkpoint_sha256": checkpoint_sha256,
+            **result.metrics,
             "evals_per_window": float(np.mean(result.windows["nfev"])), "windows": int(len(result.windows["nfev"])),
             "wall_s": time.perf_counter() - started, "cores": sorted(os.sched_getaffinity(0)), "environment": record()}  # fmt: skip
 
 
-def reconstruct_all(optimus: str, seeds: list[int], synthetic: int, jobs: int, done_file: Path) -> list[dict]:
+def reconstruct_all(optimus: str, sha256: str, seeds: list[int], synthetic: int, jobs: int, done_file: Path) -> list[dict]:
     """Every mode on every test motion, ``jobs`` reconstructions at a time, each in its own
     process. Each finished run is appended to ``done_file`` (JSON lines), and runs found there
-    are not run again: a stopped benchmark goes on where it stopped."""
-    done = [json.loads(line) for line in done_file.read_text().splitlines()] if done_file.exists() else []
-    finished = {(r["sequence"], r["mode"], r["seed"]) for r in done}
-    runs = [(kind, sequence, mode, optimus, seed)
+    with the same checkpoint (content hash ``sha256``) are not run again: a stopped benchmark goes
+    on where it stopped, and never mixes checkpoints."""
+    def checkpoint_of(mode: str) -> str | None:
+        return sha256 if MODES[mode][0] == "optimus" else None
+
+    found = [json.loads(line) for line in done_file.read_text().splitlines()] if done_file.exists() else []
+    done = [r for r in found if r.get("checkpoint_sha256") == checkpoint_of(r["mode"])]
+    finished = {(r["sequence"], r["mode"], r["seed"], r["checkpoint_sha256"]) for r in done}
+    runs = [(kind, sequence, mode, optimus, seed, checkpoint_of(mode))
             for kind, sequence in isolated(sequences, synthetic, 40)
             for mode in MODES for seed in (seeds if mode in STOCHASTIC else seeds[:1])
-            if (sequence.name, mode, seed) not in finished]  # fmt: skip
-    print(f"{len(finished)} runs read back from {done_file}, {len(runs)} to go", flush=True)
+            if (sequence.name, mode, seed, checkpoint_of(mode)) not in finished]  # fmt: skip
+    print(f"{len(done)} runs read back from {done_file} ({len(found) - len(done)} of another checkpoint set "
+          f"aside), {len(runs)} to go", flush=True)  # fmt: skip
     context, cores = multiprocessing.get_context("spawn"), sorted(os.sched_getaffinity(0))
     rows = done
     # one single-worker pool per core, the worker pinned to it: unpinned, each process's XLA
@@ -182,7 +190,8 @@ def main() -> None:
     else:
         name = args.name or "diffphy_modes_cpu"
         seeds = [int(s) for s in args.seeds.split(",")]
-        rows = reconstruct_all(args.optimus, seeds, args.synthetic, args.jobs, RESULTS / f"{name}.runs.jsonl")
+        sha256 = provenance["checkpoints"][args.optimus]["sha256"]
+        rows = reconstruct_all(args.optimus, sha256, seeds, args.synthetic, args.jobs, RESULTS / f"{name}.runs.jsonl")
         summary = summarise(rows)
         table = markdown(summary)
         write_json(RESULTS / f"{name}.json", {**provenance, "modes": {m: [o, s] for m, (o, s) in MODES.items()},
