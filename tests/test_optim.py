@@ -175,6 +175,34 @@ def test_args_reach_the_loss_and_reuse_one_compilation(name):
     assert len(traces) == first  # the fourth run compiled nothing new
 
 
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("name", ["adam", "gd-momentum", "optimus", "adafactor-mlp"])
+def test_a_run_compiles_its_step_once_when_its_data_live_on_the_device(name, batched):
+    """Data already on the device (as an MJX model is) make a compiled step's outputs committed
+    there; the first step's start must be too, or XLA compiles the step twice per run (for a
+    DiffPhy window: two ~2-minute compilations). Two compilations: the step, the final loss."""
+    compiled = []
+
+    def count(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration" and kwargs.get("fun_name") in ("jit(step)", "jit(loss)"):
+            compiled.append(kwargs["fun_name"])
+
+    def loss(x, target):
+        return jnp.sum((x - target) ** 2)
+
+    opt = optim.get(name, **({"seed": 0} if name in ("optimus", "adafactor-mlp") else {}))
+    target = jax.device_put(jnp.arange(3.0, dtype=jnp.float32), jax.devices()[0])
+    jax.monitoring.register_event_duration_secs_listener(count)
+    try:
+        if batched:
+            opt.minimize_batch(loss, np.zeros((2, 3)), budget=5, args=(jnp.stack([target, target]),))
+        else:
+            opt.minimize(loss, np.zeros(3), budget=5, args=(target,))
+    finally:
+        jax.monitoring.unregister_event_duration_listener(count)
+    assert sorted(compiled) == ["jit(loss)", "jit(step)"]
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_best_iterate_has_the_lowest_loss(name):
     """``best`` is the iterate of ``fun_best`` even when the last iterate is worse (Adam at a large
