@@ -82,11 +82,11 @@ def reconstruct_all(optimus: str, sha256: str, seeds: list[int], synthetic: int,
 
     found = [json.loads(line) for line in done_file.read_text().splitlines()] if done_file.exists() else []
     done = [r for r in found if r.get("checkpoint_sha256") == checkpoint_of(r["mode"])]
-    finished = {(r["sequence"], r["mode"], r["seed"], r["checkpoint_sha256"]) for r in done}
+    finished = {(r["sequence"], r["mode"], r["seed"]) for r in done}
     runs = [(kind, sequence, mode, optimus, seed, checkpoint_of(mode))
             for kind, sequence in isolated(sequences, synthetic, 40)
             for mode in MODES for seed in (seeds if mode in STOCHASTIC else seeds[:1])
-            if (sequence.name, mode, seed, checkpoint_of(mode)) not in finished]  # fmt: skip
+            if (sequence.name, mode, seed) not in finished]  # fmt: skip
     print(f"{len(done)} runs read back from {done_file} ({len(found) - len(done)} of another checkpoint set "
           f"aside), {len(runs)} to go", flush=True)  # fmt: skip
     context, cores = multiprocessing.get_context("spawn"), sorted(os.sched_getaffinity(0))
