@@ -35,8 +35,8 @@ def learned_iterates(opt, loss, starts: np.ndarray, iters: int) -> np.ndarray:
     def run(x0):
         def body(carry, _):
             x, state = carry
-            x_next, state = opt.rule.update(opt.theta, state, x, jax.grad(loss)(x))
-            return (x_next, state), x_next
+            updates, state = opt.rule.update(opt.theta, state, x, jax.grad(loss)(x))
+            return (x + updates, state), x + updates
 
         _, xs = jax.lax.scan(body, (x0, opt.rule.init_state(x0)), length=iters)
         return jnp.concatenate([x0[None], xs])

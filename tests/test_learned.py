@@ -22,7 +22,8 @@ def _rollout(rule, theta, n=6, steps=8, seed=0):
     update = jax.jit(rule.update)
     for _ in range(steps):
         grad = jax.grad(problem.loss)(x)
-        x, state = update(theta, state, x, grad)
+        updates, state = update(theta, state, x, grad)
+        x = x + updates
     return x, state
 
 
@@ -71,9 +72,9 @@ def test_update_is_vmappable_over_tasks():
     xs = jnp.asarray(np.random.default_rng(0).normal(size=(3, 5)), jnp.float32)
     states = jax.vmap(rule.init_state)(xs)
     step = jax.jit(jax.vmap(rule.update, in_axes=(None, 0, 0, 0)))
-    x_next, states = step(theta, states, xs, xs)  # gradient of 0.5 |x|^2
+    updates, states = step(theta, states, xs, xs)  # gradient of 0.5 |x|^2
     single, _ = rule.update(theta, rule.init_state(xs[1]), xs[1], xs[1])
-    np.testing.assert_allclose(x_next[1], single, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(updates[1], single, rtol=1e-4, atol=1e-6)
     assert states.precond.shape == (3, 5, 5)
 
 

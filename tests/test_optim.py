@@ -7,6 +7,7 @@ import scipy.optimize
 from motion_recon import optim
 from motion_recon.functions import make_problem
 from motion_recon.optim import Budget, RelativeDecrease, Status
+from motion_recon.optim.first_order import GradientOptimizer
 
 NAMES = optim.available()
 ROSENBROCK = make_problem("rosenbrock", 4)
@@ -173,6 +174,14 @@ def test_args_reach_the_loss_and_reuse_one_compilation(name):
     first = len(traces)
     opt.minimize(loss, np.ones(3), budget=5, args=(jnp.full(3, 4.0, jnp.float32), jnp.float32(2.0)))
     assert len(traces) == first  # the fourth run compiled nothing new
+
+
+@pytest.mark.parametrize("name", ["adam", "gd-momentum", "optimus", "adafactor-mlp"])
+def test_first_order_and_learned_optimizers_run_through_one_core(name):
+    optimizer = optim.get(name, **_config(name))
+    assert isinstance(optimizer, GradientOptimizer)
+    assert type(optimizer).minimize is GradientOptimizer.minimize
+    assert type(optimizer).minimize_batch is GradientOptimizer.minimize_batch
 
 
 @pytest.mark.parametrize("batched", [False, True])

@@ -16,11 +16,11 @@ GRAD_RTOL = 0.05
 
 
 def _toy_rule() -> LearnedRule:
-    """Gradient descent with a meta-learned log step size: x <- x - exp(theta) g."""
+    """Gradient descent with a meta-learned log step size: updates -exp(theta) g."""
     return LearnedRule(
         init_theta=lambda key: {"log_lr": jnp.array(-3.0)},
         init_state=lambda x0: jnp.zeros(()),
-        update=lambda theta, state, x, grad: (x - jnp.exp(theta["log_lr"]) * grad, state + 1),
+        update=lambda theta, state, x, grad: (-jnp.exp(theta["log_lr"]) * grad, state + 1),
         config={"kind": "toy"},
     )
 

@@ -1,7 +1,9 @@
 """Every shipped checkpoint (data/checkpoints/*): it loads into its optimizer, holds the parameter
 count its config records, and beats untrained weights of its own seed on held-out problems."""
 
+import hashlib
 import json
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -49,3 +51,21 @@ def test_shipped_checkpoint_loads_and_beats_its_untrained_weights(folder):
     untrained = optim.get(name, seed=seed)
     trained_score, untrained_score = _score(trained), _score(untrained)
     assert trained_score < untrained_score - MARGIN, (trained_score, untrained_score)
+
+
+# Iterates of the frozen checkpoints recorded by the code before learned rules became optax
+# transformations (commit b89825e): Rosenbrock 10d (key 10,000), the 3 starts of key 20,000, 12
+# evaluations. The transformation path reproduced them bit for bit on the machine that recorded
+# them; 1e-5 leaves room for another CPU's XLA code, far below a changed rule's differences.
+RECORDED = np.load(Path(__file__).parent / "data" / "shipped_checkpoint_iterates.npz")
+RECORDED_NAMES = sorted({key.split("/")[0] for key in RECORDED.files})
+
+
+@pytest.mark.parametrize("name", RECORDED_NAMES)
+def test_shipped_checkpoint_gives_the_iterates_recorded_before_the_one_optimizer_core(name):
+    folder = data_dir() / "checkpoints" / name
+    assert hashlib.sha256((folder / "weights.npz").read_bytes()).hexdigest() == str(RECORDED[f"{name}/weights_sha256"])
+    optimizer = optim.get(json.loads((folder / "config.json").read_text())["training"]["optimizer"], checkpoint=str(folder))
+    runs = optimizer.minimize_batch(PROBLEMS[0].loss, STARTS[0], budget=12)
+    np.testing.assert_allclose(np.stack([run.losses for run in runs]), RECORDED[f"{name}/losses"], rtol=1e-5)
+    np.testing.assert_allclose(np.stack([run.x for run in runs]), RECORDED[f"{name}/x"], rtol=1e-5, atol=1e-6)

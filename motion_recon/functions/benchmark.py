@@ -144,9 +144,9 @@ def tune_first_order(
 
 def run_learned(opt: LearnedOptimizer, function: str, dim: int, starts: np.ndarray, iterations: int) -> Record:
     """A learned optimizer from every start in chunks of ``jit(vmap)`` (its state grows as N^2)."""
-    run = jax.jit(jax.vmap(opt.trajectory(make_problem(function, dim).loss, iterations)))
+    run = jax.jit(jax.vmap(opt.trajectory(make_problem(function, dim).loss, iterations), in_axes=(0, None)))
     chunk = int(np.clip(_LEARNED_LANES_PER_CALL // dim**2, 1, len(starts)))
-    curves = _in_chunks(lambda x0: run(jnp.asarray(x0, jnp.float32)), starts, chunk).astype(np.float64)
+    curves = _in_chunks(lambda x0: run(jnp.asarray(x0, jnp.float32), opt.theta), starts, chunk).astype(np.float64)
     n = len(starts)
     return _record(
         function, dim, opt.name, {"checkpoint": opt.source, "dtype": "float32"}, curves[:, -1],

@@ -74,7 +74,8 @@ def unroll(update, loss, thetas, particles: Particles, params, steps: int):
             x, state = carry
             value, grad = jax.value_and_grad(loss, argnums=1)(task_params, x)
             grad = jnp.where(jnp.isfinite(grad), grad, 0.0)  # a diverged particle stops moving
-            x, state = update(theta, state, x, grad)
+            updates, state = update(theta, state, x, grad)
+            x = x + updates
             return (x, state), value
 
         (x, state), values = jax.lax.scan(body, (x, state), length=steps)

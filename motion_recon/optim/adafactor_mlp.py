@@ -42,7 +42,7 @@ def adafactor_mlp_rule(hidden_size: int = 128, hidden_layers: int = 4) -> Learne
         features = update_features(state.features, grad, theta["decays"])
         out = net.apply(theta["net"], compute_features(features, x, grad))
         step = out[:, 0] * jax.numpy.exp(EXP_MULT * out[:, 1]) * STEP_MULT
-        return x - step, AdafactorMLPState(features._replace(step=features.step + 1))
+        return -step, AdafactorMLPState(features._replace(step=features.step + 1))
 
     config = {"kind": "adafactor-mlp", "hidden_size": hidden_size, "hidden_layers": hidden_layers,
               "features": NUM_FEATURES, "exp_mult": EXP_MULT, "step_mult": STEP_MULT}
@@ -56,4 +56,4 @@ def adafactor_mlp(
     and no checkpoint, untrained weights."""
     rule = adafactor_mlp_rule(hidden_size, hidden_layers)
     theta, source = resolve_theta("adafactor-mlp", rule, checkpoint, seed)
-    return LearnedOptimizer("adafactor-mlp", rule, theta, source)
+    return LearnedOptimizer.of("adafactor-mlp", rule, theta, source)

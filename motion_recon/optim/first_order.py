@@ -1,10 +1,14 @@
-"""First-order baselines (Adam, gradient descent with momentum) built on optax, in float32."""
+"""The one core of the optimizers that take one value and gradient per iteration, in float32:
+each is an optax ``GradientTransformation`` built from hyperparameters that enter the compiled
+step as an argument. Adam and gradient descent with momentum are optax's (the hyperparameter is
+the learning rate); the learned rules (``learned``) are transformations too (the hyperparameters
+are their meta-parameters)."""
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -12,6 +16,9 @@ import optax
 
 from motion_recon.optim.base import Budget, LossFn, OptimizeResult, StopRule, as_matrix, as_vector, cached
 from motion_recon.optim.loop import iterate, iterate_batch
+
+# hyperparameters -> transformation; the hyperparameters may be traced arrays
+MakeTransformation = Callable[[Any], optax.GradientTransformation]
 
 
 def _step(fun: LossFn, tx: optax.GradientTransformation, x, opt_state, args=()):
@@ -22,35 +29,35 @@ def _step(fun: LossFn, tx: optax.GradientTransformation, x, opt_state, args=()):
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled(fun: LossFn, make, learning_rate: float, batched: bool = False):
-    """The jitted update and loss of ``fun`` for one learning rate (``batched``: ``vmap``-ed over
-    a leading axis of every argument), cached so that repeated runs (other starts, other ``args``
-    of one shape) reuse one compilation."""
-    tx = make(learning_rate)
+def _compiled(fun: LossFn, make: MakeTransformation, batched: bool = False):
+    """The jitted update ``(hyper, x, opt_state, args)`` and loss of ``fun`` (``batched``:
+    ``vmap``-ed over a leading axis of everything but the hyperparameters), cached so that
+    repeated runs (other starts, other hyperparameters, other ``args`` of one shape) reuse one
+    compilation."""
 
-    def step(x, opt_state, args):
-        loss, grad, x, opt_state = _step(fun, tx, x, opt_state, args)
+    def step(hyper, x, opt_state, args):
+        loss, grad, x, opt_state = _step(fun, make(hyper), x, opt_state, args)
         return loss, jnp.all(jnp.isfinite(grad)), x, opt_state
 
     if batched:
-        return jax.jit(jax.vmap(step)), jax.jit(jax.vmap(fun)), tx
-    return jax.jit(step), jax.jit(fun), tx
+        return jax.jit(jax.vmap(step, in_axes=(None, 0, 0, 0))), jax.jit(jax.vmap(fun))
+    return jax.jit(step), jax.jit(fun)
 
 
 @dataclass(frozen=True)
 class GradientOptimizer:
-    """An optax transformation with a tunable learning rate behind the shared ``minimize`` face.
+    """A gradient transformation with fixed hyperparameters behind the shared ``minimize`` face.
 
     Attributes:
       name: registry name.
-      make: ``learning_rate -> optax.GradientTransformation``; the rate may be a traced array, so
-        a learning-rate grid can be ``vmap``-ed (see :meth:`trajectory`).
-      learning_rate: the rate ``minimize`` uses.
+      make: ``hyper -> optax.GradientTransformation``; ``hyper`` may be traced, so one compiled
+        step serves every value (and a learning-rate grid can be ``vmap``-ed, see :meth:`trajectory`).
+      hyper: the hyperparameters ``minimize`` uses: a learning rate, or meta-parameters.
     """
 
     name: str
-    make: Callable[[float | jax.Array], optax.GradientTransformation]
-    learning_rate: float
+    make: MakeTransformation
+    hyper: Any
 
     def minimize(
         self, fun: LossFn, x0, *, budget: int | Budget, key: jax.Array | None = None,
@@ -58,10 +65,10 @@ class GradientOptimizer:
     ) -> OptimizeResult:
         """Minimises ``fun`` from ``x0``; ``key`` is unused (the method is deterministic)."""
         x = jnp.asarray(as_vector(x0, jnp.float32))
-        step, value, tx = cached(_compiled, fun, self.make, self.learning_rate)
+        step, value = cached(_compiled, fun, self.make)
         return iterate(
-            lambda x, state: step(x, state, args), lambda x: value(x, *args), x, tx.init(x),
-            budget=Budget.of(budget), stop=stop,
+            lambda x, state: step(self.hyper, x, state, args), lambda x: value(x, *args), x,
+            self.make(self.hyper).init(x), budget=Budget.of(budget), stop=stop,
         )
 
     def minimize_batch(
@@ -71,21 +78,21 @@ class GradientOptimizer:
         """``minimize`` from every row of ``x0`` (B, N), the ``args`` leaves with a leading (B,)
         axis: independent runs stepped together under ``vmap``."""
         x = jnp.asarray(as_matrix(x0, jnp.float32))
-        step, value, tx = cached(_compiled, fun, self.make, self.learning_rate, True)
+        step, value = cached(_compiled, fun, self.make, True)
         return iterate_batch(
-            lambda x, state: step(x, state, args), lambda x: value(x, *args), x, jax.vmap(tx.init)(x),
-            budget=Budget.of(budget), stop=stop,
+            lambda x, state: step(self.hyper, x, state, args), lambda x: value(x, *args), x,
+            jax.vmap(self.make(self.hyper).init)(x), budget=Budget.of(budget), stop=stop,
         )
 
-    def trajectory(self, fun: LossFn, iterations: int) -> Callable[[jax.Array, jax.Array], jax.Array]:
-        """A pure function ``(x0: (N,), learning_rate: ()) -> losses: (iterations + 1,)``.
+    def trajectory(self, fun: LossFn, iterations: int) -> Callable[[jax.Array, Any], jax.Array]:
+        """A pure function ``(x0: (N,), hyper) -> losses: (iterations + 1,)``.
 
-        For batched benchmarking: ``vmap`` it over starts and learning rates and ``jit`` it.
+        For batched benchmarking: ``vmap`` it over starts (and learning rates) and ``jit`` it.
         Once a run diverges its later losses are NaN or infinite.
         """
 
-        def run(x0, learning_rate):
-            tx = self.make(learning_rate)
+        def run(x0, hyper):
+            tx = self.make(hyper)
 
             def step(carry, _):
                 loss, _, x, opt_state = _step(fun, tx, *carry)
@@ -98,7 +105,7 @@ class GradientOptimizer:
 
 
 @functools.lru_cache(maxsize=None)
-def _maker(factory: Callable, options: tuple) -> Callable[[float | jax.Array], optax.GradientTransformation]:
+def _maker(factory: Callable, options: tuple) -> MakeTransformation:
     """``learning_rate -> factory(learning_rate, **options)``: one function object per setting, so
     optimizers built with equal settings share their compilations (``_compiled`` is keyed on it)."""
     return lambda learning_rate: factory(learning_rate, **dict(options))

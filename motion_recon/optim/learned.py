@@ -1,5 +1,6 @@
-"""What the learned optimizers share: the update-rule record, the ``minimize`` face, and loading
-meta-parameters from a checkpoint or drawing untrained ones from a seed."""
+"""What the learned optimizers share: the update-rule record, its optax transformation (so a
+learned optimizer runs through the core of ``first_order`` like Adam), and loading meta-parameters
+from a checkpoint or drawing untrained ones from a seed."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import optax
 
-from motion_recon.optim.base import Budget, LossFn, OptimizeResult, StopRule, as_matrix, as_vector, cached
 from motion_recon.optim.checkpoint import load_checkpoint
-from motion_recon.optim.loop import iterate, iterate_batch
+from motion_recon.optim.first_order import GradientOptimizer
 from motion_recon.paths import data_dir
 
 
@@ -23,7 +24,8 @@ class LearnedRule(NamedTuple):
     Attributes:
       init_theta: ``key -> theta`` untrained meta-parameters.
       init_state: ``x0: (N,) -> state``.
-      update: ``(theta, state, x, grad) -> (x_next, state_next)``; pure, ``jit``/``vmap``-able.
+      update: ``(theta, state, x, grad) -> (updates, state_next)``, the next iterate being
+        ``x + updates``; pure, ``jit``/``vmap``-able.
       config: JSON-able architecture description (written into checkpoints).
     """
 
@@ -37,77 +39,36 @@ def count_parameters(theta: dict) -> int:
     return int(sum(leaf.size for leaf in jax.tree.leaves(theta)))
 
 
+def transformation(rule: LearnedRule) -> Callable[[dict], optax.GradientTransformation]:
+    """``theta -> optax.GradientTransformation`` of ``rule``: one function object per rule
+    (the compiled steps are keyed on it; theta enters them as an argument)."""
+    return _transformation(rule.init_state, rule.update)
+
+
+@functools.lru_cache(maxsize=None)
+def _transformation(init_state, update) -> Callable[[dict], optax.GradientTransformation]:
+    def make(theta: dict) -> optax.GradientTransformation:
+        return optax.GradientTransformation(init_state, lambda grad, state, x: update(theta, state, x, grad))
+
+    return make
+
+
 @dataclass(frozen=True)
-class LearnedOptimizer:
-    """A learned rule with fixed meta-parameters behind the shared ``minimize`` face (float32).
+class LearnedOptimizer(GradientOptimizer):
+    """A learned rule with fixed meta-parameters (``hyper``, also ``theta``) behind the shared
+    ``minimize`` face; ``source``: the checkpoint folder, or "untrained (seed S)"."""
 
-    Each iteration costs one value-and-gradient evaluation.
-    """
+    hyper: dict = field(repr=False)
+    rule: LearnedRule = field(repr=False)
+    source: str
 
-    name: str
-    rule: LearnedRule
-    theta: dict = field(repr=False)
-    source: str  # the checkpoint folder, or "untrained (seed S)"
+    @classmethod
+    def of(cls, name: str, rule: LearnedRule, theta: dict, source: str) -> "LearnedOptimizer":
+        return cls(name, transformation(rule), theta, rule, source)
 
-    def minimize(
-        self, fun: LossFn, x0, *, budget: int | Budget, key: jax.Array | None = None,
-        stop: StopRule | None = None, args: tuple = (),
-    ) -> OptimizeResult:
-        """Minimises ``fun`` from ``x0``; ``key`` is unused (the rule is deterministic)."""
-        x = jnp.asarray(as_vector(x0, jnp.float32))
-        step, value = cached(_compiled, fun, self.rule.update)
-        return iterate(
-            lambda x, state: step(self.theta, x, state, args), lambda x: value(x, *args), x,
-            self.rule.init_state(x), budget=Budget.of(budget), stop=stop,
-        )
-
-    def minimize_batch(
-        self, fun: LossFn, x0, *, budget: int | Budget, key: jax.Array | None = None,
-        stop: StopRule | None = None, args: tuple = (),
-    ) -> list[OptimizeResult]:
-        """``minimize`` from every row of ``x0`` (B, N), the ``args`` leaves with a leading (B,)
-        axis: independent runs stepped together under ``vmap``."""
-        x = jnp.asarray(as_matrix(x0, jnp.float32))
-        step, value = cached(_compiled, fun, self.rule.update, True)
-        return iterate_batch(
-            lambda x, state: step(self.theta, x, state, args), lambda x: value(x, *args), x,
-            jax.vmap(self.rule.init_state)(x), budget=Budget.of(budget), stop=stop,
-        )
-
-    def trajectory(self, fun: LossFn, iterations: int) -> Callable[[jax.Array], jax.Array]:
-        """A pure function ``x0: (N,) -> losses: (iterations + 1,)`` to ``jit(vmap)`` over starts."""
-
-        def run(x0):
-            def body(carry, _):
-                loss, _, x, state = _advance(fun, self.rule.update, self.theta, *carry)
-                return (x, state), loss
-
-            (x_last, _), losses = jax.lax.scan(body, (x0, self.rule.init_state(x0)), length=iterations)
-            return jnp.append(losses, fun(x_last))
-
-        return run
-
-
-def _advance(fun: LossFn, update, theta, x, state, args=()):
-    """One step: the loss and gradient at ``x``, then the rule's next iterate and state."""
-    loss, grad = jax.value_and_grad(fun)(x, *args)
-    x_next, state = update(theta, state, x, grad)
-    return loss, grad, x_next, state
-
-
-@functools.lru_cache(maxsize=64)
-def _compiled(fun: LossFn, update, batched: bool = False):
-    """The jitted step and loss of ``fun`` (``batched``: ``vmap``-ed over a leading axis of
-    everything but theta), cached so that repeated runs (other starts, other ``args`` of one
-    shape) reuse one compilation."""
-
-    def step(theta, x, state, args):
-        loss, grad, x_next, state = _advance(fun, update, theta, x, state, args)
-        return loss, jnp.all(jnp.isfinite(grad)), x_next, state
-
-    if batched:
-        return jax.jit(jax.vmap(step, in_axes=(None, 0, 0, 0))), jax.jit(jax.vmap(fun))
-    return jax.jit(step), jax.jit(fun)
+    @property
+    def theta(self) -> dict:
+        return self.hyper
 
 
 def default_checkpoint(name: str) -> Path:

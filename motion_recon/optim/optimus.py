@@ -132,7 +132,7 @@ def optimus_rule(
             precond, eigvec = spectral_normalise(base + us.T @ us, eigvec)
             s = precond @ s
         features = features._replace(step=features.step + 1)
-        return x + s, OptimusState(features, precond, eigvec)
+        return s, OptimusState(features, precond, eigvec)
 
     config = {"kind": "optimus", "variant": variant, "model_size": model_size, "num_encoders": num_encoders,
               "num_heads": num_heads, "ff_size": ff_size, "mlp_size": mlp_size, "mlp_layers": mlp_layers,
@@ -145,4 +145,4 @@ def optimus(checkpoint: str | None = None, *, seed: int | None = None, variant: 
     no checkpoint, untrained weights."""
     rule = optimus_rule(variant)
     theta, source = resolve_theta("optimus", rule, checkpoint, seed)
-    return LearnedOptimizer("optimus", rule, theta, source)
+    return LearnedOptimizer.of("optimus", rule, theta, source)
