@@ -19,10 +19,10 @@ import jax
 def release_compiled_programs() -> None:
     """Drops the simulators, window losses and optimizer steps cached here and JAX's own caches."""
     from motion_recon.diffphy.loss import loss_function
-    from motion_recon.optim import first_order, quasi_newton
+    from motion_recon.optim import base, first_order, quasi_newton
     from motion_recon.physics.mjx_backend import cached_simulator
 
-    for cache in (loss_function, cached_simulator, first_order._compiled, quasi_newton._compiled):
+    for cache in (loss_function, cached_simulator, base.compiled_loss, first_order._compiled_update, quasi_newton._compiled):
         cache.cache_clear()
     jax.clear_caches()
     gc.collect()

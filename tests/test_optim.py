@@ -184,32 +184,62 @@ def test_first_order_and_learned_optimizers_run_through_one_core(name):
     assert type(optimizer).minimize_batch is GradientOptimizer.minimize_batch
 
 
-@pytest.mark.parametrize("batched", [False, True])
-@pytest.mark.parametrize("name", ["adam", "gd-momentum", "optimus", "adafactor-mlp"])
-def test_a_run_compiles_its_step_once_when_its_data_live_on_the_device(name, batched):
-    """Data already on the device (as an MJX model is) make a compiled step's outputs committed
-    there; the first step's start must be too, or XLA compiles the step twice per run (for a
-    DiffPhy window: two ~2-minute compilations). Two compilations: the step, the final loss."""
-    compiled = []
+class _Compilations(list):
+    """The names of the programs XLA compiles while the context is open."""
 
-    def count(event, duration, **kwargs):
-        if event == "/jax/core/compile/backend_compile_duration" and kwargs.get("fun_name") in ("jit(step)", "jit(loss)"):
-            compiled.append(kwargs["fun_name"])
+    def __enter__(self):
+        jax.monitoring.register_event_duration_secs_listener(self._count)
+        return self
+
+    def __exit__(self, *exc):
+        jax.monitoring.unregister_event_duration_listener(self._count)
+
+    def _count(self, event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            self.append(kwargs.get("fun_name"))
+
+
+def _device_loss():
+    """A fresh loss (no compilation of it is cached) and a target already on the device."""
 
     def loss(x, target):
         return jnp.sum((x - target) ** 2)
 
-    opt = optim.get(name, **({"seed": 0} if name in ("optimus", "adafactor-mlp") else {}))
-    target = jax.device_put(jnp.arange(3.0, dtype=jnp.float32), jax.devices()[0])
-    jax.monitoring.register_event_duration_secs_listener(count)
-    try:
+    return loss, jax.device_put(jnp.arange(3.0, dtype=jnp.float32), jax.devices()[0])
+
+
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("name", ["adam", "gd-momentum", "optimus", "adafactor-mlp"])
+def test_a_run_compiles_its_programs_once_when_its_data_live_on_the_device(name, batched):
+    """Data already on the device (as an MJX model is) make a compiled program's outputs committed
+    there; the first step's start must be too, or XLA compiles the step twice per run (for a
+    DiffPhy window: two ~2-minute compilations). The fresh loss compiles twice (its value and
+    gradient, its value at the end), the optimizer's update at most once (an earlier test of this
+    process may have compiled it: it holds no loss)."""
+    loss, target = _device_loss()
+    opt = optim.get(name, **({"seed": 0} if name in LEARNED else {}))
+    with _Compilations() as compiled:
         if batched:
             opt.minimize_batch(loss, np.zeros((2, 3)), budget=5, args=(jnp.stack([target, target]),))
         else:
             opt.minimize(loss, np.zeros(3), budget=5, args=(target,))
-    finally:
-        jax.monitoring.unregister_event_duration_listener(count)
-    assert sorted(compiled) == ["jit(loss)", "jit(step)"]
+    assert compiled.count("jit(loss)") == 2 and compiled.count("jit(update)") <= 1
+
+
+def test_optimizers_of_one_loss_share_its_compiled_value_and_gradient():
+    """After Adam's run, Optimus on the same loss compiles only its own update and BFGS (exact
+    gradient, float32: the DiffPhy setting) nothing: a DiffPhy window's gradient, minutes of
+    compilation, is compiled once whichever optimizers run on it."""
+    loss, target = _device_loss()
+    with _Compilations() as compiled:
+        optim.get("adam").minimize(loss, np.zeros(3), budget=5, args=(target,))
+    assert sorted(compiled).count("jit(loss)") == 2
+    with _Compilations() as compiled:
+        optim.get("optimus", seed=1).minimize(loss, np.zeros(3), budget=5, args=(target,))
+    assert "jit(loss)" not in compiled
+    with _Compilations() as compiled:
+        optim.get("bfgs", gradient="exact", loss_precision="float32").minimize(loss, np.zeros(3), budget=5, args=(target,))
+    assert compiled == []
 
 
 @pytest.mark.parametrize("name", NAMES)

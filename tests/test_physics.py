@@ -192,18 +192,21 @@ def test_compilation_cache_folder_follows_the_environment(monkeypatch, tmp_path)
 CMU_LIKE_TRUNK = ((0.05, 0.093, -0.11), (0.05, 0.0, 0.15), (-0.04, 0.198, 0.079), (-0.04, 0.0, 0.243))
 
 
-def test_bodies_of_one_structure_share_one_compiled_rollout():
-    """Three people of different size and trunk geometry: one program, compiled once, and each
-    body simulated as itself (its keypoints at the start are C MuJoCo's sites of its own model)."""
+def test_bodies_of_one_structure_and_motions_of_any_length_share_one_compiled_rollout():
+    """Three people of different size and trunk geometry, and motions of 1, 10 and 23 frames: one
+    start program and one chunk program, compiled once, and each body simulated as itself (its
+    keypoints at the start are C MuJoCo's sites of its own model)."""
     shapes = [shape_from_height(1.6), shape_from_height(1.9), shape_from_height(1.78).with_trunk_offsets(CMU_LIKE_TRUNK)]
     sims = [physics.simulator(physics_model(build_humanoid(shape))) for shape in shapes]
     shared = sims[0].shared
     assert all(sim.shared is shared for sim in sims)
-    compiled_before = shared.compiled_rollout._cache_size()
-    for sim in sims:
-        trajectory = sim.compiled_rollout(*sim.default_state(), sim.rest_controls(1))
+    programs = (shared._compiled_start, shared._compiled_frames)
+    compiled_before = [program._cache_size() for program in programs]
+    for sim, frames in zip(sims, (1, 10, 23), strict=True):
+        trajectory = sim.compiled_rollout(*sim.default_state(), sim.rest_controls(frames))
+        assert trajectory.keypoints.shape == (frames + 1, 17, 3)
         data = mujoco.MjData(sim.mj_model)
         mujoco.mj_kinematics(sim.mj_model, data)
         np.testing.assert_allclose(np.asarray(trajectory.keypoints[0]), data.site_xpos[sim.sites], atol=1e-6)
-    assert shared.compiled_rollout._cache_size() == compiled_before + 1
+    assert [program._cache_size() for program in programs] == [n + 1 for n in compiled_before]
     assert jax.tree.structure(sims[0].body) == jax.tree.structure(sims[1].body) == jax.tree.structure(sims[2].body)

@@ -55,8 +55,11 @@ def test_shipped_checkpoint_loads_and_beats_its_untrained_weights(folder):
 
 # Iterates of the frozen checkpoints recorded by the code before learned rules became optax
 # transformations (commit b89825e): Rosenbrock 10d (key 10,000), the 3 starts of key 20,000, 12
-# evaluations. The transformation path reproduced them bit for bit on the machine that recorded
-# them; 1e-5 leaves room for another CPU's XLA code, far below a changed rule's differences.
+# evaluations. The transformation path alone reproduced them bit for bit; with the loss's value and
+# gradient compiled apart from the update (one gradient program for every optimizer) XLA rounds
+# differently, and Rosenbrock amplifies it: at most 1.6e-4 relative in the losses, 5.1e-5 in the
+# iterates (adafactor-mlp-functions; the others below 3.5e-5). A changed rule moves them by O(1).
+ITERATE_RTOL = 1e-3
 RECORDED = np.load(Path(__file__).parent / "data" / "shipped_checkpoint_iterates.npz")
 RECORDED_NAMES = sorted({key.split("/")[0] for key in RECORDED.files})
 
@@ -67,5 +70,5 @@ def test_shipped_checkpoint_gives_the_iterates_recorded_before_the_one_optimizer
     assert hashlib.sha256((folder / "weights.npz").read_bytes()).hexdigest() == str(RECORDED[f"{name}/weights_sha256"])
     optimizer = optim.get(json.loads((folder / "config.json").read_text())["training"]["optimizer"], checkpoint=str(folder))
     runs = optimizer.minimize_batch(PROBLEMS[0].loss, STARTS[0], budget=12)
-    np.testing.assert_allclose(np.stack([run.losses for run in runs]), RECORDED[f"{name}/losses"], rtol=1e-5)
-    np.testing.assert_allclose(np.stack([run.x for run in runs]), RECORDED[f"{name}/x"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.stack([run.losses for run in runs]), RECORDED[f"{name}/losses"], rtol=ITERATE_RTOL)
+    np.testing.assert_allclose(np.stack([run.x for run in runs]), RECORDED[f"{name}/x"], rtol=ITERATE_RTOL)

@@ -160,6 +160,26 @@ def _row(b: int, leaf):
     return leaf[b]
 
 
+def committed(tree):
+    """``tree`` committed to the default device, as a compiled program's outputs are. JAX
+    compiles a program once per committedness of its arguments: a start left uncommitted, next
+    to data on the device (an MJX model), would compile a DiffPhy window's programs (minutes)
+    twice."""
+    return jax.device_put(tree, jax.devices()[0])
+
+
+@functools.lru_cache(maxsize=64)
+def compiled_loss(fun: LossFn, batched: bool) -> tuple[Callable, Callable]:
+    """``(jit(fun), jit(value_and_grad(fun)))`` (``batched``: ``vmap``-ed over a leading axis of
+    every argument), one pair per loss: every optimizer of one loss calls the same two programs,
+    so switching optimizers (or running several on one DiffPhy window) compiles the simulation's
+    gradient once."""
+    value, value_and_grad = fun, jax.value_and_grad(fun)
+    if batched:
+        value, value_and_grad = jax.vmap(value), jax.vmap(value_and_grad)
+    return jax.jit(value), jax.jit(value_and_grad)
+
+
 def cached(compile_fn, fun, *rest):
     """``compile_fn(fun, *rest)`` through its ``functools.lru_cache`` when ``fun`` is hashable
     (the same loss reuses its compilation), directly otherwise."""

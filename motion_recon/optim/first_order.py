@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from motion_recon.optim.base import Budget, LossFn, OptimizeResult, StopRule, as_matrix, as_vector, cached
+from motion_recon.optim.base import Budget, LossFn, OptimizeResult, StopRule, as_matrix, as_vector, cached, compiled_loss
 from motion_recon.optim.loop import iterate, iterate_batch
 
 # hyperparameters -> transformation; the hyperparameters may be traced arrays
@@ -29,19 +29,30 @@ def _step(fun: LossFn, tx: optax.GradientTransformation, x, opt_state, args=()):
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled(fun: LossFn, make: MakeTransformation, batched: bool = False):
-    """The jitted update ``(hyper, x, opt_state, args)`` and loss of ``fun`` (``batched``:
-    ``vmap``-ed over a leading axis of everything but the hyperparameters), cached so that
-    repeated runs (other starts, other hyperparameters, other ``args`` of one shape) reuse one
-    compilation."""
+def _compiled_update(make: MakeTransformation, batched: bool = False):
+    """The jitted update ``(hyper, grad, opt_state, x) -> (next x, opt_state, grad finite?)``
+    (``batched``: ``vmap``-ed over everything but the hyperparameters); it holds no loss, so one
+    compilation serves every loss."""
 
-    def step(hyper, x, opt_state, args):
-        loss, grad, x, opt_state = _step(fun, make(hyper), x, opt_state, args)
-        return loss, jnp.all(jnp.isfinite(grad)), x, opt_state
+    def update(hyper, grad, opt_state, x):
+        updates, opt_state = make(hyper).update(grad, opt_state, x)
+        return optax.apply_updates(x, updates), opt_state, jnp.all(jnp.isfinite(grad))
 
-    if batched:
-        return jax.jit(jax.vmap(step, in_axes=(None, 0, 0, 0))), jax.jit(jax.vmap(fun))
-    return jax.jit(step), jax.jit(fun)
+    return jax.jit(jax.vmap(update, in_axes=(None, 0, 0, 0)) if batched else update)
+
+
+def _stepper(fun: LossFn, make: MakeTransformation, hyper, args: tuple, batched: bool = False):
+    """(step, value) for ``loop.iterate``: the loss's shared value-and-gradient program
+    (``base.compiled_loss``), then the transformation's update program."""
+    value, value_and_grad = cached(compiled_loss, fun, batched)
+    update = _compiled_update(make, batched)
+
+    def step(x, opt_state):
+        loss, grad = value_and_grad(x, *args)
+        x_next, opt_state, grad_finite = update(hyper, grad, opt_state, x)
+        return loss, grad_finite, x_next, opt_state
+
+    return step, lambda x: value(x, *args)
 
 
 @dataclass(frozen=True)
@@ -65,11 +76,8 @@ class GradientOptimizer:
     ) -> OptimizeResult:
         """Minimises ``fun`` from ``x0``; ``key`` is unused (the method is deterministic)."""
         x = jnp.asarray(as_vector(x0, jnp.float32))
-        step, value = cached(_compiled, fun, self.make)
-        return iterate(
-            lambda x, state: step(self.hyper, x, state, args), lambda x: value(x, *args), x,
-            self.make(self.hyper).init(x), budget=Budget.of(budget), stop=stop,
-        )
+        step, value = _stepper(fun, self.make, self.hyper, args)
+        return iterate(step, value, x, self.make(self.hyper).init(x), budget=Budget.of(budget), stop=stop)
 
     def minimize_batch(
         self, fun: LossFn, x0, *, budget: int | Budget, key: jax.Array | None = None,
@@ -78,11 +86,8 @@ class GradientOptimizer:
         """``minimize`` from every row of ``x0`` (B, N), the ``args`` leaves with a leading (B,)
         axis: independent runs stepped together under ``vmap``."""
         x = jnp.asarray(as_matrix(x0, jnp.float32))
-        step, value = cached(_compiled, fun, self.make, True)
-        return iterate_batch(
-            lambda x, state: step(self.hyper, x, state, args), lambda x: value(x, *args), x,
-            jax.vmap(self.make(self.hyper).init)(x), budget=Budget.of(budget), stop=stop,
-        )
+        step, value = _stepper(fun, self.make, self.hyper, args, batched=True)
+        return iterate_batch(step, value, x, jax.vmap(self.make(self.hyper).init)(x), budget=Budget.of(budget), stop=stop)
 
     def trajectory(self, fun: LossFn, iterations: int) -> Callable[[jax.Array, Any], jax.Array]:
         """A pure function ``(x0: (N,), hyper) -> losses: (iterations + 1,)``.

@@ -11,18 +11,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from motion_recon.optim.base import Budget, OptimizeResult, Status, StopRule
+from motion_recon.optim.base import Budget, OptimizeResult, Status, StopRule, committed
 
 # (x, state) -> (loss at x, gradient finite?, next x, next state); jitted by the caller. In a
 # batch every array has a leading (B,) axis.
 StepFn = Callable[[jax.Array, Any], tuple[jax.Array, jax.Array, jax.Array, Any]]
-
-
-def _committed(tree):
-    """``tree`` committed to the default device, as a compiled step's outputs are. Left
-    uncommitted, the first step's arguments differ from every later step's, and JAX compiles
-    the step twice (for a DiffPhy window, two ~2-minute compilations instead of one)."""
-    return jax.device_put(tree, jax.devices()[0])
 
 
 class _Run:
@@ -80,7 +73,7 @@ def iterate(
     last step the loss of the final iterate is evaluated once more.
     """
     iterations = budget.max_iterations(evaluations_per_iteration=1, evaluations_at_start=1)
-    x0, state = _committed((x0, state))
+    x0, state = committed((x0, state))
     run = _Run(x0)
     for k in range(iterations):
         loss, grad_finite, x_next, state = step(run.x, state)
@@ -100,7 +93,7 @@ def iterate_batch(
     return arrays with a leading (B,) axis. A run that ends (stopping rule, non-finite value) is
     frozen while the others go on; each result is what ``iterate`` would return for that run."""
     iterations = budget.max_iterations(evaluations_per_iteration=1, evaluations_at_start=1)
-    x, state = _committed((x0, state))
+    x, state = committed((x0, state))
     runs = [_Run(row) for row in np.asarray(x0)]
     for k in range(iterations):
         losses, grad_finite, x_next, state_next = step(x, state)

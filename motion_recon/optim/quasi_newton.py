@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 
-from motion_recon.optim.base import Budget, LossFn, OptimizeResult, Status, StopRule, as_vector, cached
+from motion_recon.optim.base import Budget, LossFn, OptimizeResult, Status, StopRule, as_vector, cached, committed, compiled_loss
 
 Gradient = Literal["finite-difference", "exact"]
 Precision = Literal["float64", "float32"]
@@ -43,7 +43,8 @@ def forward_difference_gradient(fun: LossFn, x: jax.Array, f0: jax.Array) -> jax
 def _compiled(fun: LossFn, gradient: Gradient):
     """Jitted value and gradient of ``fun``, cached so repeated starts on one loss compile once."""
     if gradient == "exact":
-        return jax.jit(fun), jax.jit(jax.grad(fun))
+        value, value_and_grad = cached(compiled_loss, fun, False)  # the programs every optimizer of ``fun`` shares
+        return value, lambda x, *args: value_and_grad(x, *args)[1]
 
     def finite_difference(x, *args):
         return forward_difference_gradient(lambda y: fun(y, *args), x, fun(x, *args))
@@ -110,11 +111,11 @@ class ScipyOptimizer:
 
             def scipy_fun(x):
                 counter.charge(1)
-                return float(value(x.astype(dtype), *args))
+                return float(value(committed(x.astype(dtype)), *args))
 
             def scipy_jac(x):
                 counter.charge(grad_cost)
-                return np.asarray(grad(x.astype(dtype), *args), dtype=np.float64)
+                return np.asarray(grad(committed(x.astype(dtype)), *args), dtype=np.float64)
 
             f0 = scipy_fun(x0)
             if not np.isfinite(f0):

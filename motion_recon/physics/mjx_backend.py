@@ -61,6 +61,11 @@ def make_body(compiled: CompiledModel) -> Body:
     return Body(m, jnp.asarray(np.asarray(compiled.model.stiffness, np.float32)[:, None]))
 
 
+# frames per call of the compiled rollout's chunk program (``MjxRollout.compiled_rollout``): one
+# DiffPhy window of the default loss, so playing a window back runs one chunk
+CHUNK_FRAMES = 10
+
+
 class MjxRollout:
     """The rollout of every body of one ``Structure`` under one ``SimConfig``; ``rollout(body,
     ...)`` is a pure function of arrays (jit, grad, vmap, also over bodies)."""
@@ -69,7 +74,7 @@ class MjxRollout:
         self.structure, self.config = structure, config
         self.qpos_index, self.dof_index = np.array(structure.qpos_index), np.array(structure.dof_index)
         self.sites = np.array(structure.sites)
-        self.compiled_rollout = jax.jit(self.rollout)
+        self._compiled_start, self._compiled_frames = jax.jit(self._start), jax.jit(self._frames)
 
     def rollout(self, body: Body, qpos0, qvel0, controls, residual=None) -> Trajectory:
         """Simulates len(controls) - 1 frames of ``body`` from (qpos0, qvel0).
@@ -80,21 +85,53 @@ class MjxRollout:
         the body's weight: force (world x, y, z) / (m g) and torque (root axes) / (m g x 1 m).
         Returns the trajectory at the F+1 frame times (f = 0 is the initial state).
         """
+        self._check(controls)
+        d, first = self._start(body, qpos0, qvel0)
+        residual = jnp.zeros((len(controls), 6)) if residual is None else residual
+        _, frames = self._frames(body, d, controls, jnp.asarray(residual)[:-1])
+        return _joined([first, frames])
+
+    def compiled_rollout(self, body: Body, qpos0, qvel0, controls, residual=None) -> Trajectory:
+        """``rollout`` through two compiled programs, the start and ``CHUNK_FRAMES`` frames, run
+        chunk after chunk (the last padded with its final target, the extra frames dropped), so
+        one compilation serves every length of motion and every window length up to a chunk."""
+        self._check(controls)
+        frames = len(controls) - 1
+        chunks = -(-frames // CHUNK_FRAMES)
+        controls = np.asarray(controls, np.float32)
+        controls = np.concatenate([controls, np.repeat(controls[-1:], chunks * CHUNK_FRAMES - frames, axis=0)])
+        wrench = np.zeros((chunks * CHUNK_FRAMES, 6), np.float32)
+        if residual is not None:
+            wrench[:frames] = np.asarray(residual, np.float32)[:-1]
+        d, first = self._compiled_start(body, qpos0, qvel0)
+        parts = [first]
+        for k in range(0, chunks * CHUNK_FRAMES, CHUNK_FRAMES):
+            d, part = self._compiled_frames(body, d, controls[k : k + CHUNK_FRAMES + 1], wrench[k : k + CHUNK_FRAMES])
+            parts.append(part)
+        return jax.tree.map(lambda a: a[: frames + 1], _joined(parts))
+
+    def _check(self, controls) -> None:
+        joints, shape = self.structure.num_joints, np.shape(controls)
+        if len(shape) != 3 or shape[1:] != (joints, 4) or shape[0] < 2:
+            raise ValueError(f"controls must have shape (F+1, {joints}, 4), got {shape}")
+
+    def _start(self, body: Body, qpos0, qvel0):
+        """(MJX data at (qpos0, qvel0), its ``Trajectory`` record with a leading frame axis)."""
         m = body.model
         d = mjx.make_data(m)
+        d = d.replace(qpos=jnp.asarray(qpos0, d.qpos.dtype), qvel=jnp.asarray(qvel0, d.qpos.dtype))
+        d = mjx.fwd_position(m, d)
+        return d, jax.tree.map(lambda a: a[None], self._record(m, d))
+
+    def _frames(self, body: Body, d, controls, residual):
+        """Simulates len(controls) - 1 frames from MJX data ``d`` (``rollout``'s units; residual
+        (F, 6), one wrench per frame); returns the data at the end and the F frames' records."""
+        m = body.model
         dtype = d.qpos.dtype  # float32, or float64 with jax_enable_x64
         controls = rotations.normalize(jnp.asarray(controls, dtype=dtype))
-        joints = self.structure.num_joints
-        if controls.ndim != 3 or controls.shape[1:] != (joints, 4) or controls.shape[0] < 2:
-            raise ValueError(f"controls must have shape (F+1, {joints}, 4), got {controls.shape}")
-        d = d.replace(qpos=jnp.asarray(qpos0, dtype), qvel=jnp.asarray(qvel0, dtype))
-        d = mjx.fwd_position(m, d)
-        first = self._record(m, d)
         steps = self.config.substeps
         fractions = jnp.arange(steps, dtype=dtype) / steps
         kp = jnp.asarray(body.stiffness, dtype)
-        if residual is None:
-            residual = jnp.zeros((len(controls), 6), dtype)
         wrench = jnp.asarray(residual, dtype) * body_weight(m)
 
         def frame(d, inputs):
@@ -106,8 +143,7 @@ class MjxRollout:
             d, _ = jax.lax.scan(substep, d, fractions)
             return d, self._record(m, mjx.kinematics(m, d))
 
-        _, frames = jax.lax.scan(frame, d, (controls[:-1], controls[1:], wrench[:-1]))
-        return jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, frames)
+        return jax.lax.scan(frame, d, (controls[:-1], controls[1:], wrench))
 
     def _step(self, m, kp, d, targets, root):
         joint_q = d.qpos[self.qpos_index]
@@ -129,6 +165,11 @@ class MjxRollout:
             qpos=d.qpos,
             qvel=d.qvel,
         )
+
+
+def _joined(parts: list[Trajectory]) -> Trajectory:
+    """The trajectories ``parts`` one after the other along the frame axis."""
+    return jax.tree.map(lambda *arrays: jnp.concatenate(arrays), *parts)
 
 
 def body_weight(model):
