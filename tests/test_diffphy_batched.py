@@ -1,16 +1,22 @@
 """DiffPhy windows under vmap: all windows of a motion optimized together (multiple shooting),
-and windows as a meta-training task family. A file of their own, so that pytest-xdist
-(``--dist loadfile``) compiles these batched programs on the other worker than tests/test_diffphy.py's."""
+from the library and from ``recon mocap --parallel``, and windows as a meta-training task family.
+A file of their own, so that pytest-xdist (``--dist loadfile``) compiles these batched programs on
+the other worker than tests/test_diffphy.py's; both parallel tests optimize 3 windows of the default
+loss, so they share one compiled value and gradient."""
 
 import jax
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from motion_recon import optim
 from motion_recon.diffphy.loss import LossConfig
 from motion_recon.diffphy.reconstruct import reconstruct_in_parallel
 from motion_recon.diffphy.tasks import DiffPhyTasks, stack_windows, task_loss
 from motion_recon.metrics import mpjpe_g
+from motion_recon.paths import data_dir
+from motion_recon.result_file import read_result
+from pipelines.cli import app
 
 from diffphy_motions import kinematic_motion, synthetic_window_motion, window
 
@@ -55,3 +61,14 @@ def test_diffphy_windows_form_a_task_family(setup):
     expected = [0.0 if np.array_equal(r, controls.astype(np.float32)) else 1.0 for r in np.asarray(batch.params.reference)]
     assert np.all((np.asarray(values) < 1e-8) == (np.array(expected) == 0.0))
     assert task_loss(sim.shared, family.config) is batch.loss  # one function, one compilation
+
+
+def test_recon_mocap_parallel_optimizes_the_windows_together(tmp_path):
+    """--parallel R: every window starts from the kinematic state, then from its predecessor's end."""
+    out = tmp_path / "parallel.h5"
+    result = CliRunner().invoke(app, ["mocap", str(data_dir() / "samples" / "mocap_walk.npz"), "--frames", "21",
+                                      "--max-evals", "3", "--parallel", "2", "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    saved = read_result(out)
+    assert saved.optimization["parallel_rounds"] == 2 and saved.optimization["max_gap_mm"] >= 0.0
+    assert list(saved.windows["nfev"]) == [6, 6, 6] and np.isfinite(saved.simulated).all()

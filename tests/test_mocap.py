@@ -171,17 +171,6 @@ def test_bad_input_gives_one_line_and_keeps_existing_outputs(tmp_path):
     assert out.read_text() == "old"
 
 
-def test_recon_mocap_parallel_optimizes_the_windows_together(tmp_path):
-    """--parallel R: every window starts from the kinematic state, then from its predecessor's end."""
-    out = tmp_path / "parallel.h5"
-    result = runner.invoke(app, ["mocap", str(WALK), "--frames", "16", "--max-evals", "3", "--parallel", "2",
-                                 "--out", str(out)])  # fmt: skip
-    assert result.exit_code == 0, result.output
-    saved = read_result(out)
-    assert saved.optimization["parallel_rounds"] == 2 and saved.optimization["max_gap_mm"] >= 0.0
-    assert list(saved.windows["nfev"]) == [6, 6] and np.isfinite(saved.simulated).all()
-
-
 def test_recon_mocap_basin_hopping_hops_within_the_window_budget(tmp_path):
     """--basin-hopping: Adam restarts from the perturbed best controls every 25 iterations; each
     window spends exactly its budget (the hops count). Until the hop the run is the plain one."""
