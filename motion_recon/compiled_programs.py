@@ -22,7 +22,7 @@ def release_compiled_programs() -> None:
     from motion_recon.optim import base, first_order, quasi_newton
     from motion_recon.physics.mjx_backend import cached_simulator
 
-    for cache in (loss_function, cached_simulator, base.compiled_loss, first_order._compiled_update, quasi_newton._compiled):
+    for cache in (loss_function, cached_simulator, base.compiled_loss, first_order._compiled_update, quasi_newton._compiled_finite_difference):
         cache.cache_clear()
     jax.clear_caches()
     gc.collect()

@@ -170,14 +170,14 @@ def committed(tree):
 
 @functools.lru_cache(maxsize=64)
 def compiled_loss(fun: LossFn, batched: bool) -> tuple[Callable, Callable]:
-    """``(jit(fun), jit(value_and_grad(fun)))`` (``batched``: ``vmap``-ed over a leading axis of
-    every argument), one pair per loss: every optimizer of one loss calls the same two programs,
-    so switching optimizers (or running several on one DiffPhy window) compiles the simulation's
-    gradient once."""
-    value, value_and_grad = fun, jax.value_and_grad(fun)
-    if batched:
-        value, value_and_grad = jax.vmap(value), jax.vmap(value_and_grad)
-    return jax.jit(value), jax.jit(value_and_grad)
+    """(value, value and gradient) of ``fun`` (``batched``: ``vmap``-ed over a leading axis of
+    every argument), both from one program, ``jit(value_and_grad(fun))``, one per loss: every
+    optimizer of one loss calls it, so a DiffPhy window's gradient (minutes of compilation) is
+    compiled once whichever optimizers run on it. A value alone (the end of a run, a basin hop)
+    costs a gradient evaluation, a fraction of a second, instead of a second program."""
+    value_and_grad = jax.value_and_grad(fun)
+    value_and_grad = jax.jit(jax.vmap(value_and_grad) if batched else value_and_grad)
+    return (lambda x, *args: value_and_grad(x, *args)[0]), value_and_grad
 
 
 def cached(compile_fn, fun, *rest):

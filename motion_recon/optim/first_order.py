@@ -112,7 +112,7 @@ class GradientOptimizer:
 @functools.lru_cache(maxsize=None)
 def _maker(factory: Callable, options: tuple) -> MakeTransformation:
     """``learning_rate -> factory(learning_rate, **options)``: one function object per setting, so
-    optimizers built with equal settings share their compilations (``_compiled`` is keyed on it)."""
+    optimizers built with equal settings share their compiled update (``_compiled_update`` is keyed on it)."""
     return lambda learning_rate: factory(learning_rate, **dict(options))
 
 

@@ -40,16 +40,32 @@ def forward_difference_gradient(fun: LossFn, x: jax.Array, f0: jax.Array) -> jax
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled(fun: LossFn, gradient: Gradient):
-    """Jitted value and gradient of ``fun``, cached so repeated starts on one loss compile once."""
-    if gradient == "exact":
-        value, value_and_grad = cached(compiled_loss, fun, False)  # the programs every optimizer of ``fun`` shares
-        return value, lambda x, *args: value_and_grad(x, *args)[1]
+def _compiled_finite_difference(fun: LossFn):
+    """Jitted value and forward-difference gradient of ``fun``, cached so repeated starts on one
+    loss compile once."""
 
     def finite_difference(x, *args):
         return forward_difference_gradient(lambda y: fun(y, *args), x, fun(x, *args))
 
     return jax.jit(fun), jax.jit(finite_difference)
+
+
+def _evaluations(fun: LossFn, gradient: Gradient, dtype, args: tuple):
+    """(value, gradient) of ``fun`` at a float64 ``x``, evaluated in ``dtype``. The exact gradient
+    comes from the loss's program every optimizer shares (``base.compiled_loss``), run once per
+    point: scipy asks for the value and then the gradient at the same point."""
+    if gradient == "finite-difference":
+        value, grad = cached(_compiled_finite_difference, fun)
+        return (lambda x: value(committed(x.astype(dtype)), *args)), (lambda x: grad(committed(x.astype(dtype)), *args))
+    value_and_grad = cached(compiled_loss, fun, False)[1]
+    last: list = [None, None]  # the point last evaluated and its (value, gradient)
+
+    def evaluated(x):
+        if last[0] is None or not np.array_equal(last[0], x):
+            last[:] = [np.array(x), value_and_grad(committed(x.astype(dtype)), *args)]
+        return last[1]
+
+    return (lambda x: evaluated(x)[0]), (lambda x: evaluated(x)[1])
 
 
 class _EvaluationBudgetSpent(Exception):
@@ -105,17 +121,16 @@ class ScipyOptimizer:
         counter = _Counter(budget.evaluations)
         float64 = self.loss_precision == "float64"
         with jax.enable_x64(True) if float64 else contextlib.nullcontext():
-            value, grad = cached(_compiled, fun, self.gradient)
+            value, grad = _evaluations(fun, self.gradient, np.float64 if float64 else np.float32, args)
             grad_cost = 1 if self.gradient == "exact" else x0.size
-            dtype = np.float64 if float64 else np.float32
 
             def scipy_fun(x):
                 counter.charge(1)
-                return float(value(committed(x.astype(dtype)), *args))
+                return float(value(x))
 
             def scipy_jac(x):
                 counter.charge(grad_cost)
-                return np.asarray(grad(committed(x.astype(dtype)), *args), dtype=np.float64)
+                return np.asarray(grad(x), dtype=np.float64)
 
             f0 = scipy_fun(x0)
             if not np.isfinite(f0):
