@@ -44,9 +44,12 @@ def h36m_val_tree(root: Path, corrupt: str | None = None) -> Path:
 
 @pytest.fixture(scope="module")
 def local_ray():
+    """A local Ray instance with one CPU: one worker process runs the tasks one after another and
+    traces the window programs once (two workers would trace and load them twice, ~1 minute each
+    on a loaded core, beside the other pytest worker)."""
     from pipelines.distributed import connect
 
-    yield connect("local", num_cpus=2)
+    yield connect("local", num_cpus=1)
     ray.shutdown()  # later test modules must not find Ray running
 
 
@@ -60,8 +63,8 @@ def pickled_by_value():
 
 def test_eval_on_ray_gives_the_local_metrics_and_result_files(local_ray, tmp_path):
     """``recon eval --ray local`` against ``evaluate`` here. The local run goes first: it compiles
-    the window programs once into the persistent compilation cache, which the two Ray workers then
-    read instead of compiling the same programs side by side (three ~90 s compilations on 2 cores)."""
+    the window programs once into the persistent compilation cache, which the Ray worker then reads
+    instead of compiling them again (~90 s on a loaded core)."""
     from pipelines.evaluate import evaluate, result_path
     from pipelines.mocap import MocapConfig
 
