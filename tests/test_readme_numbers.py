@@ -241,3 +241,21 @@ def test_the_test_pool_table_matches_diffphy_pool_4450_cpu():
     assert_quoted(f"{counts['real']} real clips, {counts['synthetic']} synthetic motions and "
                   f"{len(run['fixed_windows']['windows'])} fixed windows",
                   f"content hash `{run['checkpoints'][pool]['sha256'][:12]}`")  # fmt: skip
+
+
+def test_the_operating_modes_table_and_sentences_match_diffphy_modes_cpu():
+    run = result("diffphy_modes_cpu.json")
+    summary = run["summary"]
+    rows = table("| mode (test pool, 4 real clips) |")
+    for label, mode in (("Optimus, stopping rule", "Optimus, stopping rule"), ("Optimus, 50", "Optimus, 50 evaluations"),
+                        ("Optimus + basin", "Optimus + basin hopping"), ("Optimus, 100", "Optimus, 100 evaluations"),
+                        ("BFGS", "BFGS, 50 evaluations"), ("Adam", "Adam, 50 evaluations")):  # fmt: skip
+        cells = row(rows, label)
+        spread = [summary[mode]["mpjpe_g_std_over_seeds"]] if len(summary[mode]["seeds"]) > 1 else []
+        assert_cells(cells[:2], [summary[mode]["mpjpe_g"], *spread, summary[mode]["evals_per_window"]])
+    stop = summary["Optimus, stopping rule"]
+    hopping, plain = summary["Optimus + basin hopping"]["per_motion"], summary["Optimus, 100 evaluations"]["per_motion"]
+    assert all(plain[motion] < hopping[motion] for motion in plain)  # "better still ... every clip"
+    assert_quoted(f"saves {100 * (1 - stop['evals_per_window'] / 50):.0f} % of the evaluations",
+                  f"the spin kick {plain['mocap_spinkick']:.2f} against {hopping['mocap_spinkick']:.2f} mm",
+                  f"content hash `{next(iter(run['checkpoints'].values()))['sha256'][:12]}`")  # fmt: skip
