@@ -103,9 +103,13 @@ def value_and_gradient(repeats: int = 20) -> dict:
     import numpy as np
     from motion_recon import physics
     from motion_recon.diffphy.loss import DEFAULT_LOSS, WindowData, loss_function
-    try:
+    import body_models
+
+    # before the body fit was a module of its own; not an ImportError, which the editable install's
+    # finder would answer with this checkout's body_models/fit.py
+    if (Path(body_models.__file__).parent / "fit.py").is_file():
         from body_models.fit import initialise
-    except ImportError:  # before the body fit was a module of its own
+    else:
         from pipelines.mocap import initialise
     from body_models.model_files import physics_model
 
