@@ -29,7 +29,7 @@ def _step(fun: LossFn, tx: optax.GradientTransformation, x, opt_state, args=()):
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled_update(make: MakeTransformation, batched: bool = False):
+def _compiled_update(make: MakeTransformation, batched: bool):
     """The jitted update ``(hyper, grad, opt_state, x) -> (next x, opt_state, grad finite?)``
     (``batched``: ``vmap``-ed over everything but the hyperparameters); it holds no loss, so one
     compilation serves every loss."""
