@@ -51,7 +51,7 @@ import argparse
 import json
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -203,8 +203,6 @@ class Variant:
 
 def run_one(index: int, seed: int, variant: Variant) -> dict:
     """One sequence, one seed: reconstruct through the keypoints path and score."""
-    from dataclasses import asdict, replace
-
     from pipelines.video import VIDEO_LOSS, VideoConfig, reconstruct_detections
 
     name = SEQUENCES[index]
@@ -244,6 +242,14 @@ def run_one(index: int, seed: int, variant: Variant) -> dict:
                        "height_m": float(true_camera.centre[2]), "fitted_focal": float(fitted.K[0, 0])},
             "drawn": drawn, "physics": physics, "kinematic": kinematic, "ground_truth_tv": total_variation(world),
             "wall_s": time.perf_counter() - started}  # fmt: skip
+
+
+def _loss_differs(made_with: dict, wanted: dict) -> bool:
+    """Whether a run file's loss differs from ``wanted`` (a field it predates has its default)."""
+    from motion_recon.diffphy.loss import LossConfig
+
+    defaults = asdict(LossConfig())
+    return any(made_with.get(key, defaults[key]) != value for key, value in wanted.items())
 
 
 def loss_overrides(text: str) -> dict[str, float]:
@@ -337,13 +343,12 @@ def main() -> None:
                         help="the loss's planted feet on running medians of the ankle tracks (VideoConfig.planted_median_frames)")
     parser.add_argument("--name", default=None, help="result name (default: video_semisynthetic_<variant>_cpu)")
     args = parser.parse_args()
-    from dataclasses import asdict
-
     from pipelines.video import VIDEO_LOSS
 
     variant = Variant(args.camera, args.optimizer, args.max_evals, args.loss, args.smooth, args.targets3d,
                       args.estimate_focal, args.velocity_half_width, args.planted_median_frames)  # fmt: skip
     name = args.name or f"video_semisynthetic_{variant.name}_cpu"
+    loss = {**asdict(VIDEO_LOSS), **loss_overrides(args.loss)}
     runs = []
     for seed in _indices(args.seeds):
         for index in _indices(args.sequences):
@@ -353,6 +358,8 @@ def main() -> None:
                                   "environment": record()})  # fmt: skip
             runs.append(json.loads(path.read_text()))
             row = runs[-1]
+            if _loss_differs(row["loss"], loss):
+                raise SystemExit(f"{path}: made with another video loss ({row['loss']}); move it away to rerun")
             print(f"{row['sequence']} seed {seed}: PA {row['physics']['pa_mpjpe']:.1f} / {row['kinematic']['pa_mpjpe']:.1f} mm, "
                   f"2d {row['physics']['mpjpe_2d']:.1f} / {row['kinematic']['mpjpe_2d']:.1f} px, "
                   f"falls {row['physics']['falls']}, recoveries {row['physics']['recoveries']}, {row['wall_s']:.0f} s", flush=True)  # fmt: skip
@@ -361,7 +368,6 @@ def main() -> None:
     print(text)
     write_json(RESULTS / f"{name}.json", {"settings": vars(args), "environment": record(), **result,
                                           "runs": [r["sequence"] + f"/seed{r['seed']}" for r in runs]})  # fmt: skip
-    loss = {**asdict(VIDEO_LOSS), **loss_overrides(args.loss)}
     write_text(RESULTS / f"{name}.md", f"# recon video on semi-synthetic sequences: {variant.name}\n\n"
                                        f"Video loss: {loss}\n\n{text}")  # fmt: skip
     print(f"wrote {RESULTS / name}.json and .md")

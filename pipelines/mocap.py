@@ -18,7 +18,7 @@ from body_models.model_files import physics_model
 from motion_recon import optim, physics, skeleton
 from motion_recon.datasets import MotionSequence
 from motion_recon.datasets.sequence import resample
-from motion_recon.diffphy.loss import DEFAULT_LOSS, LossConfig
+from motion_recon.diffphy.loss import DEFAULT_LOSS, GroundContact, LossConfig
 from motion_recon.diffphy.reconstruct import reconstruct, reconstruct_in_parallel
 from motion_recon.metrics import all_metrics, joint_errors, planted_in_image
 from motion_recon.perception.cameras import Camera
@@ -37,6 +37,9 @@ LEARNED = ("optimus", "adafactor-mlp")
 # Basin hopping on DiffPhy windows: the perturbation is in the controls' units (radians of joint
 # rotation offset per frame), chosen on training-pool windows (benchmarks/diffphy_modes.py --tune)
 BASIN_HOPPING = {"hop_every": 25, "perturbation": 0.01}
+# video: an ankle observed this far (m) above a standing ankle still has its foot on the ground
+# (detections jitter by centimetres); higher, it is free of the ground-contact term
+GROUNDED_WITHIN_M = 0.10
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,8 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
     sim = physics.simulator(model, sim_config, "mjx")
     playback = None if config.engine == "mjx" else physics.simulator(model, sim_config, config.engine)
     stop = optim.RelativeDecrease if config.stopping else None
-    image_terms = {} if image is None else _image_terms(image, sequence.fps, sim_config.fps, observed, ground)
+    image_terms = {} if image is None else _image_terms(image, sequence.fps, sim_config.fps, observed, ground,
+                                                        shape.ankle_height)  # fmt: skip
     skeleton_pose = np.asarray(forward_kinematics(humanoid, init.qpos), np.float32)
     targets3d = skeleton_pose if config.targets3d == "skeleton" else init.lifted
     common = dict(config=config.loss, max_evals=config.max_evals, stop=stop, key=jax.random.key(config.seed),
@@ -199,11 +203,20 @@ def planted_feet(camera: Camera, keypoints3d: np.ndarray, keypoints2d: np.ndarra
                             median_frames=median_frames)  # fmt: skip
 
 
-def _image_terms(image: ImageObservations, fps: float, sim_fps: float, observed: np.ndarray, ground: float) -> dict:
+def grounded_feet(keypoints3d: np.ndarray, ground: float, ankle_height: float) -> np.ndarray:
+    """(T, 2) 1 where an ankle (right, left) of ``keypoints3d`` (T, K, 3) is within
+    ``GROUNDED_WITHIN_M`` of where a standing ankle is (``ankle_height`` above ``ground``), else 0
+    (a swinging foot, a jump, an ankle not seen): the feet the ground-contact term holds down."""
+    lift = np.asarray(keypoints3d, float)[:, skeleton.ANKLES, 2] - ground - ankle_height
+    return (np.nan_to_num(lift, nan=np.inf) <= GROUNDED_WITHIN_M).astype(np.float32)
+
+
+def _image_terms(image: ImageObservations, fps: float, sim_fps: float, observed: np.ndarray, ground: float,
+                 ankle_height: float) -> dict:  # fmt: skip
     """The image terms' arguments of ``reconstruct``: 2D keypoints and confidences at the
-    simulator's rate (0 weight where unseen), the camera moved with the ground shift, and the
-    feet the video shows planted (``planted_feet`` of the ``observed`` 3D keypoints; per frame,
-    from the previous one)."""
+    simulator's rate (0 weight where unseen), the camera moved with the ground shift, the feet
+    the video shows planted (``planted_feet`` of the ``observed`` 3D keypoints; per frame, from
+    the previous one) and the feet on the ground (``grounded_feet``)."""
     keypoints = resample(image.keypoints, fps, sim_fps)
     weights = resample(image.confidence, fps, sim_fps)
     seen = np.isfinite(keypoints).all(axis=-1)
@@ -214,7 +227,8 @@ def _image_terms(image: ImageObservations, fps: float, sim_fps: float, observed:
     shifted_t = cam.t + cam.R @ np.array([0.0, 0.0, ground])
     return {"keypoints2d": np.where(seen[..., None], keypoints, 0.0), "weights2d": weights,
             "camera": (cam.K, cam.dist, cam.R, shifted_t),
-            "planted": np.concatenate([np.zeros((1, len(skeleton.ANKLES))), planted]).astype(np.float32)}  # fmt: skip
+            "planted": np.concatenate([np.zeros((1, len(skeleton.ANKLES))), planted]).astype(np.float32),
+            "ground": GroundContact(grounded_feet(observed, ground, ankle_height), ankle_height)}  # fmt: skip
 
 
 def kinematic_fit(skeleton_pose: np.ndarray, observed: np.ndarray) -> dict[str, float]:

@@ -52,10 +52,20 @@ class LossConfig:
     # Video: squared ankle motion (m^2 per frame) in frames where the video shows the foot
     # planted (``WindowData.planted``); 0 leaves the term out.
     planted_foot_weight: float = 0.0
+    # Video: an ankle the observations put on the ground (``WindowData.ground``) is held there:
+    # its squared height above a standing ankle (m^2), and with ``ground_slide_weight`` its
+    # squared horizontal motion from a frame where it was on the ground too. Detections that
+    # jitter by centimetres otherwise make the body hop and shuffle after them. 0 leaves it out.
+    ground_contact_weight: float = 0.0
+    ground_slide_weight: float = 0.0
     # 2D term: 0 gives the squared pixel error; c > 0 the Geman-McClure error c^2 e^2 / (c^2 + e^2)
     # (``robust_square``), about e^2 for errors well below c px and at most c^2 for outliers (a
     # left-right swap, another person's limb), weighted by the detector's per-joint confidence.
     robust_2d_px: float = 0.0
+    # 2D term: weight of each frame's mean error (the whole body shifted in the image) beside the
+    # joints' errors about it; below 1 discounts the shifts of a detector's crop, which move every
+    # keypoint of a frame together (1: the plain mean square).
+    image_shift_weight: float = 1.0
     # Residual root force (as SimPoE's residual force control): a per-frame 6-D wrench on the
     # root, free in the optimization, penalised by this weight times its mean square in units of
     # body weight (m g; torque m g x 1 m); 0 leaves it out (the controls are the joints' alone).
@@ -91,6 +101,15 @@ class NextStart(NamedTuple):
     weight: jax.Array
 
 
+class GroundContact(NamedTuple):
+    """Where the observations put a foot on the ground: a weight per frame and ankle (W+1, 2)
+    (right, left; 0 where they do not, e.g. a swinging foot) and the height (m) of an ankle whose
+    foot stands on it."""
+
+    weight: jax.Array
+    ankle_height: jax.Array
+
+
 class WindowData(NamedTuple):
     """One window: the simulated ``body`` (``physics.mjx_backend.Body``), start state, reference
     PD targets (W+1, J, 4), observed keypoints (W+1, K, 3) and their weights (W+1, K) (0 where a
@@ -98,8 +117,8 @@ class WindowData(NamedTuple):
     pixels, their weights (W+1, K) (e.g. detector confidences) and a camera ``(K, dist, R, t)``
     (see ``perception.cameras.project``), the 2D reprojection term is added; without them (None)
     it is left out. ``planted`` (W+1, 2): weight of each ankle (right, left) standing still from
-    the previous frame to this one (video). ``next_start``: the next window's start when windows
-    are optimized in parallel."""
+    the previous frame to this one (video). ``ground``: feet on the ground (video).
+    ``next_start``: the next window's start when windows are optimized in parallel."""
 
     body: object
     qpos0: jax.Array
@@ -111,6 +130,7 @@ class WindowData(NamedTuple):
     weights2d: jax.Array | None = None
     camera: tuple | None = None
     planted: jax.Array | None = None
+    ground: GroundContact | None = None
     next_start: NextStart | None = None
 
 
@@ -131,11 +151,18 @@ def window_loss(sim, config: LossConfig, u, data: WindowData):
     if data.keypoints2d is not None:
         pixels = project(simulated, *data.camera)
         loss += config.keypoint2d_weight * _weighted_mean_square(pixels, data.keypoints2d[1:], data.weights2d[1:],
-                                                                  config.robust_2d_px)  # fmt: skip
+                                                                  config.robust_2d_px, config.image_shift_weight)  # fmt: skip
     if data.planted is not None and config.planted_foot_weight > 0:
         ankles = trajectory.keypoints[:, skeleton.ANKLES]
         slide = jnp.sum(jnp.diff(ankles, axis=0) ** 2, axis=-1)
         loss += config.planted_foot_weight * jnp.sum(data.planted[1:] * slide) / jnp.maximum(jnp.sum(data.planted[1:]), 1.0)
+    if data.ground is not None and config.ground_contact_weight > 0:
+        ankles = trajectory.keypoints[:, skeleton.ANKLES]
+        lift = jnp.maximum(ankles[1:, :, 2] - data.ground.ankle_height, 0.0)
+        slide = jnp.sum(jnp.diff(ankles[..., :2], axis=0) ** 2, axis=-1)
+        on, stays = data.ground.weight[1:], data.ground.weight[1:] * data.ground.weight[:-1]
+        held = config.ground_contact_weight * jnp.sum(on * lift**2) + config.ground_slide_weight * jnp.sum(stays * slide)
+        loss += held / jnp.maximum(jnp.sum(on), 1.0)
     if data.next_start is not None:
         nxt = data.next_start
         gap = state_gap(trajectory.qpos[nxt.frame], trajectory.qvel[nxt.frame], nxt.qpos, nxt.qvel, sim.config.fps)
@@ -170,8 +197,15 @@ def robust_square(squared, scale: float):
     return squared if scale <= 0 else scale**2 * squared / (scale**2 + squared)
 
 
-def _weighted_mean_square(predicted, observed, weights, robust_scale: float = 0.0):
+def _weighted_mean_square(predicted, observed, weights, robust_scale: float = 0.0, shift_weight: float = 1.0):
     """Weighted mean over keypoints of the squared distance (made robust by ``robust_square``);
-    NaN observations need weight 0."""
-    squared = robust_square(jnp.sum((predicted - jnp.nan_to_num(observed)) ** 2, axis=-1), robust_scale)
+    NaN observations need weight 0. ``shift_weight``: the weight of each frame's weighted mean
+    error (the errors are split into it and their deviations from it, which are orthogonal)."""
+    error = predicted - jnp.nan_to_num(observed)
+    if shift_weight != 1.0:
+        frame_weights = weights[..., None]
+        shift = jnp.sum(frame_weights * error, axis=-2, keepdims=True) / jnp.maximum(
+            jnp.sum(frame_weights, axis=-2, keepdims=True), 1e-6)
+        error = error - (1.0 - shift_weight**0.5) * shift
+    squared = robust_square(jnp.sum(error**2, axis=-1), robust_scale)
     return jnp.sum(weights * squared) / jnp.maximum(jnp.sum(weights), 1.0)

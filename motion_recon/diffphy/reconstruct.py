@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import skeleton
 from ..optim import Budget, minimize_batch
-from .loss import DEFAULT_LOSS, LossConfig, NextStart, WindowData, control_rows, loss_function, pd_targets, split_controls
+from .loss import DEFAULT_LOSS, GroundContact, LossConfig, NextStart, WindowData, control_rows, loss_function, pd_targets, split_controls
 
 
 PELVIS, THORAX = skeleton.INDEX["pelvis"], skeleton.INDEX["thorax"]
@@ -119,9 +119,10 @@ class _Observations(NamedTuple):
     weights2d: np.ndarray | None
     camera: tuple | None
     planted: np.ndarray | None
+    ground: GroundContact | None
 
     @classmethod
-    def of(cls, keypoints, weights, keypoints2d, weights2d, camera, planted) -> "_Observations":
+    def of(cls, keypoints, weights, keypoints2d, weights2d, camera, planted, ground) -> "_Observations":
         keypoints = np.asarray(keypoints, np.float32)
         if weights is None:
             weights = np.isfinite(keypoints).all(axis=-1)
@@ -132,7 +133,9 @@ class _Observations(NamedTuple):
             weights2d = np.asarray(weights2d, np.float32)
             camera = tuple(np.asarray(c, np.float32) for c in camera)
         planted = None if planted is None else np.asarray(planted, np.float32)
-        return cls(keypoints, np.asarray(weights, np.float32), keypoints2d, weights2d, camera, planted)
+        if ground is not None:
+            ground = GroundContact(np.asarray(ground.weight, np.float32), np.float32(ground.ankle_height))
+        return cls(keypoints, np.asarray(weights, np.float32), keypoints2d, weights2d, camera, planted, ground)
 
     def window(self, body, reference: np.ndarray, start: int, length: int, qpos0, qvel0) -> WindowData:
         """The data of the window of ``body`` of ``length`` simulated frames from frame ``start``."""
@@ -143,6 +146,8 @@ class _Observations(NamedTuple):
             data = data._replace(keypoints2d=self.keypoints2d[span], weights2d=self.weights2d[span], camera=self.camera)
         if self.planted is not None:
             data = data._replace(planted=self.planted[span])
+        if self.ground is not None:
+            data = data._replace(ground=GroundContact(self.ground.weight[span], self.ground.ankle_height))
         return data
 
 
@@ -203,7 +208,7 @@ def _play(play, data: WindowData, targets, residual):
 
 def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: LossConfig = DEFAULT_LOSS,
                 max_evals: int = 50, weights=None, keypoints2d=None, weights2d=None, camera=None, planted=None,
-                stop=None, key=None, playback=None, progress=None, kinematic=None,
+                ground=None, stop=None, key=None, playback=None, progress=None, kinematic=None,
                 fall: FallTest = FallTest()) -> Reconstruction:  # fmt: skip
     """Optimizes PD controls so that ``sim`` (an ``MjxSimulator``) reproduces observed
     ``keypoints`` (T, K, 3).
@@ -213,8 +218,9 @@ def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: L
     weights (default 1, 0 where a keypoint is NaN); ``keypoints2d`` (T, K, 2) pixels seen by
     ``camera`` (K, dist, R, t) with ``weights2d`` (T, K) (default as for 3D) add the reprojection
     term (for 2D only, give NaN 3D keypoints); ``planted`` (T, 2): ankles the video shows standing
-    still since the previous frame (the loss's planted-foot term); ``max_evals``: function evaluations per
-    window; ``stop``: a stopping rule factory called per window (e.g. ``RelativeDecrease``);
+    still since the previous frame (the loss's planted-foot term); ``ground`` (a ``GroundContact``
+    of T weights): frames with a foot on the ground (the ground-contact term); ``max_evals``:
+    function evaluations per window; ``stop``: a stopping rule factory called per window (e.g. ``RelativeDecrease``);
     ``key``: a ``jax.random`` key for stochastic optimizers (folded with the window index).
     ``playback``: the simulator whose rollout of the optimized controls is the result and the
     next window's start (default ``sim``; e.g. a forward-only engine, with ``sim``'s gradients).
@@ -223,7 +229,7 @@ def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: L
     optimized again from the kinematic state at its start (see the module docstring), its gap is
     the mean keypoint distance between the two start states, and its trace says ``recovery``.
     """
-    observations = _Observations.of(keypoints, weights, keypoints2d, weights2d, camera, planted)
+    observations = _Observations.of(keypoints, weights, keypoints2d, weights2d, camera, planted, ground)
     (reference, frames, starts), window = _windows(observations, reference, config), config.window
     loss, key, play = loss_function(sim.shared, config), _key(key), sim.compiled_rollout if playback is None else playback.rollout
     result = _empty_result(frames, observations.keypoints.shape, reference, qpos0, qvel0, len(sim.model.contact_bodies))
@@ -264,7 +270,7 @@ def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: L
 
 def reconstruct_in_parallel(sim, keypoints, reference, qpos, qvel, optimizer, *, rounds: int = 2,
                             config: LossConfig = DEFAULT_LOSS, max_evals: int = 50, weights=None, keypoints2d=None,
-                            weights2d=None, camera=None, planted=None, stop=None, key=None, playback=None,
+                            weights2d=None, camera=None, planted=None, ground=None, stop=None, key=None, playback=None,
                             progress=None) -> Reconstruction:  # fmt: skip
     """``reconstruct`` with all windows optimized together (see the module docstring), each round
     with ``max_evals`` evaluations per window, warm-started from the previous round's controls.
@@ -276,7 +282,7 @@ def reconstruct_in_parallel(sim, keypoints, reference, qpos, qvel, optimizer, *,
     """
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
-    observations = _Observations.of(keypoints, weights, keypoints2d, weights2d, camera, planted)
+    observations = _Observations.of(keypoints, weights, keypoints2d, weights2d, camera, planted, ground)
     (reference, frames, starts), window = _windows(observations, reference, config), config.window
     loss, key, play = loss_function(sim.shared, config), _key(key), sim.compiled_rollout if playback is None else playback.rollout
     kept = _kept_frames(starts, frames)
