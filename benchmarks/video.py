@@ -15,7 +15,7 @@ the detector's outputs on two CPUs. A window chain whose quality hangs on such d
 window losing balance and spoiling the rest) shows as a spread over seeds.
 
     python benchmarks/video.py [--optimizers adam,bfgs,optimus] [--seeds 0,1,2] [--max-evals 150]
-                               [--name video_cpu]
+                               [--loss NAME=VALUE,...] [--name video_cpu]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import multiprocessing
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -43,8 +44,6 @@ METRICS = ("mpjpe_2d", "tv", "foot_skate")
 def jittered(frames: list, seed: int) -> list:
     """Per-frame detections with every keypoint moved by ``SEED_JITTER_PX`` Gaussian noise (seed 0:
     unchanged)."""
-    from dataclasses import replace
-
     if seed == 0:
         return frames
     rng = np.random.default_rng(seed)
@@ -52,19 +51,21 @@ def jittered(frames: list, seed: int) -> list:
             for people in frames]  # fmt: skip
 
 
-def run(optimizer: str, max_evals: int, seed: int) -> dict:
-    """One reconstruction of the clip with its overlay; times and metrics."""
-    from pipelines.video import VideoConfig, isolated as in_own_process, open_video, reconstruct_detections, render_overlay
+def run(optimizer: str, max_evals: int, seed: int, loss: str = "") -> dict:
+    """One reconstruction of the clip with its overlay (``loss``: video loss changes,
+    ``name=value,...``); times and metrics."""
+    from pipelines.video import VIDEO_LOSS, VideoConfig, isolated as in_own_process, open_video, reconstruct_detections, render_overlay
 
     started = time.perf_counter()
-    config = VideoConfig(optimizer=optimizer, max_evals=max_evals, seed=seed)
+    changes = {name.strip(): float(value) for name, value in (item.split("=") for item in loss.split(",") if item)}
+    config = VideoConfig(optimizer=optimizer, max_evals=max_evals, seed=seed, loss=replace(VIDEO_LOSS, **changes))
     info, first, _, frames, stage_s = in_own_process(open_video, CLIP, config.start, config.end, config.max_frames, True)
     video_run = reconstruct_detections(jittered(frames, seed), info, first, config, str(CLIP), stage_s)
     with tempfile.TemporaryDirectory() as folder:
         render_overlay(Path(folder) / "overlay.mp4", CLIP, video_run)
     result = video_run.result
     return {
-        "optimizer": optimizer, "max_evals": max_evals, "seed": seed, "video_frames": len(video_run.track.found),
+        "optimizer": optimizer, "max_evals": max_evals, "seed": seed, "loss": asdict(config.loss), "video_frames": len(video_run.track.found),
         "video_s": len(video_run.track.found) / video_run.track.fps, "frames_with_person": int(video_run.track.found.sum()),
         "windows": len(result.windows["nfev"]), "recoveries": int(result.optimization["recoveries"]),
         "stage_s": video_run.stage_s, "total_s": time.perf_counter() - started,
@@ -121,18 +122,19 @@ def main() -> None:
     parser.add_argument("--optimizers", default="adam,bfgs,optimus")
     parser.add_argument("--seeds", default="0", help="comma-separated; k > 0 jitters the detections (module doc)")
     parser.add_argument("--max-evals", type=int, default=150)
+    parser.add_argument("--loss", default="", help="video loss changes, e.g. image_shift_weight=1,ground_contact_weight=0")
     parser.add_argument("--name", default="video_cpu")
     args = parser.parse_args()
     rows = []
     for optimizer in args.optimizers.split(","):
         for seed in (int(k) for k in args.seeds.split(",")):
-            row = isolated(run, optimizer, args.max_evals, seed)
+            row = isolated(run, optimizer, args.max_evals, seed, args.loss)
             row["verdict"] = verdict(row)
             rows.append(row)
             print(table(rows[-1:]).splitlines()[-1], flush=True)
     text = table(rows) + "\n\n" + spread(rows)
     print(text)
-    write_json(RESULTS / f"{args.name}.json", {"clip": str(CLIP.name), "environment": record(), "runs": rows})
+    write_json(RESULTS / f"{args.name}.json", {"clip": str(CLIP.name), "settings": vars(args), "environment": record(), "runs": rows})
     write_text(RESULTS / f"{args.name}.md", text + "\n")
     print(f"wrote {RESULTS / args.name}.json and .md")
 

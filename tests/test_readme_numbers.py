@@ -129,11 +129,47 @@ METRICS = ("mpjpe_2d", "pa_mpjpe", "w_mpjpe", "tv")
 def test_the_semisynthetic_tuning_table_matches_its_two_result_files():
     rows = table("| variant | MPJPE-2d px | PA-MPJPE mm | W-MPJPE mm | TV | within bounds |")
     for start, name in (("refined IK, no residual force", "video_semisynthetic_tuning_no_residual_cpu.json"),
-                        ("refined IK, residual force 0.1 (the default)", "video_semisynthetic_tuning_cpu.json")):  # fmt: skip
+                        ("refined IK, residual force 0.1", "video_semisynthetic_tuning_cpu.json")):  # fmt: skip
         run = result(name)
         within = sum(s["within_bounds"] for s in run["sequences"])
         assert_cells(row(rows, start), [v for k in METRICS for v in (run["mean"][f"physics_{k}"], run["mean"][f"kinematic_{k}"])]
                      + [within, len(run["sequences"])])  # fmt: skip
+
+
+GROUND_TUNING = {  # README row -> video_semisynthetic_ground_tuning_<name>_cpu.json
+    "none (the default)": "plain", "none, detections One-Euro smoothed": "smoothed", "shift 0.2": "shift",
+    "ground 10, slide 10": "ground10", "ground 3, slide 3": "ground3", "shift 0.2, ground 3, slide 1": "shift_ground3_slide1",
+    "shift 0.2, ground 1, slide 1": "shift_ground1",
+}
+
+
+def test_the_ground_contact_tuning_table_matches_its_result_files():
+    rows = {cells[0].replace("**", ""): cells[1:] for cells in table("| new terms | MPJPE-2d px | PA-MPJPE mm | TV |")}
+    assert set(rows) == set(GROUND_TUNING)
+    for label, name in GROUND_TUNING.items():
+        run = result(f"video_semisynthetic_ground_tuning_{name}_cpu.json")
+        within = sum(s["within_bounds"] for s in run["sequences"])
+        keys = ("mpjpe_2d", "pa_mpjpe", "tv", "foot_skate")
+        assert_cells(rows[label], [v for k in keys for v in (run["mean"][f"physics_{k}"], run["mean"][f"kinematic_{k}"])]
+                     + [within, len(run["sequences"])])  # fmt: skip
+
+
+def test_the_ground_contact_candidate_sentences_match_its_semisynthetic_and_bundled_clip_runs():
+    run = result("video_semisynthetic_shift_ground_cpu.json")
+    mean, sequences = run["mean"], run["sequences"]
+    clip = result("video_cpu_shift_ground.json")["runs"]
+    ratio = {k: [r["physics"][k] / r["kinematic"][k] for r in clip] for k in ("mpjpe_2d", "foot_skate")}
+    assert not any(s["falls"] for s in sequences)
+    assert_quoted(
+        f"{len(run['runs'])} runs): foot skate {mean['physics_foot_skate']:.1f} % against the detections' "
+        f"{mean['kinematic_foot_skate']:.1f} %",
+        f"PA-MPJPE {mean['physics_pa_mpjpe']:.1f} against {mean['kinematic_pa_mpjpe']:.1f} mm, TV "
+        f"{mean['physics_tv']:.2f} against {mean['kinematic_tv']:.2f} and no fall in {len(run['runs'])} runs",
+        f"only {sum(s['within_bounds'] for s in sequences)} of {len(sequences)} sequences within the bounds",
+        f"(mean {mean['physics_mpjpe_2d']:.1f} against {mean['kinematic_mpjpe_2d']:.1f} px)",
+        f"foot skate to {np.mean(ratio['foot_skate']):.3f} ± {np.std(ratio['foot_skate']):.3f} of the baseline's",
+        f"detections to {np.mean(ratio['mpjpe_2d']):.3f} ± {np.std(ratio['mpjpe_2d']):.3f} of it",
+    )  # fmt: skip
 
 
 def test_the_semisynthetic_table_and_the_untuned_ranges_match_the_three_seed_run():
