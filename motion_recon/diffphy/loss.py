@@ -156,12 +156,13 @@ def window_loss(sim, config: LossConfig, u, data: WindowData):
         ankles = trajectory.keypoints[:, skeleton.ANKLES]
         slide = jnp.sum(jnp.diff(ankles, axis=0) ** 2, axis=-1)
         loss += config.planted_foot_weight * jnp.sum(data.planted[1:] * slide) / jnp.maximum(jnp.sum(data.planted[1:]), 1.0)
-    if data.ground is not None and config.ground_contact_weight > 0:
+    if data.ground is not None and (config.ground_contact_weight > 0 or config.ground_slide_weight > 0):
         ankles = trajectory.keypoints[:, skeleton.ANKLES]
         lift = jnp.maximum(ankles[1:, :, 2] - data.ground.ankle_height, 0.0)
         slide = jnp.sum(jnp.diff(ankles[..., :2], axis=0) ** 2, axis=-1)
         on, stays = data.ground.weight[1:], data.ground.weight[1:] * data.ground.weight[:-1]
-        held = config.ground_contact_weight * jnp.sum(on * lift**2) + config.ground_slide_weight * jnp.sum(stays * slide)
+        held = config.ground_contact_weight * jnp.sum(on * lift**2)
+        held += config.ground_slide_weight * jnp.sum(stays * slide)
         loss += held / jnp.maximum(jnp.sum(on), 1.0)
     if data.next_start is not None:
         nxt = data.next_start
