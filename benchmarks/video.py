@@ -54,11 +54,11 @@ def jittered(frames: list, seed: int) -> list:
 def run(optimizer: str, max_evals: int, seed: int, loss: str = "") -> dict:
     """One reconstruction of the clip with its overlay (``loss``: video loss changes,
     ``name=value,...``); times and metrics."""
-    from pipelines.video import VIDEO_LOSS, VideoConfig, isolated as in_own_process, open_video, reconstruct_detections, render_overlay
+    from pipelines.video import (VIDEO_LOSS, VideoConfig, isolated as in_own_process, loss_changes, open_video,
+                                 reconstruct_detections, render_overlay)  # fmt: skip
 
     started = time.perf_counter()
-    changes = {name.strip(): float(value) for name, value in (item.split("=") for item in loss.split(",") if item)}
-    config = VideoConfig(optimizer=optimizer, max_evals=max_evals, seed=seed, loss=replace(VIDEO_LOSS, **changes))
+    config = VideoConfig(optimizer=optimizer, max_evals=max_evals, seed=seed, loss=replace(VIDEO_LOSS, **loss_changes(loss)))
     info, first, _, frames, stage_s = in_own_process(open_video, CLIP, config.start, config.end, config.max_frames, True)
     video_run = reconstruct_detections(jittered(frames, seed), info, first, config, str(CLIP), stage_s)
     with tempfile.TemporaryDirectory() as folder:

@@ -192,7 +192,9 @@ class Variant:
 
     @property
     def name(self) -> str:
-        overrides = "".join(f"_{key.replace('_weight', '')}{value:g}" for key, value in loss_overrides(self.loss).items())
+        from pipelines.video import loss_changes
+
+        overrides = "".join(f"_{key.replace('_weight', '')}{value:g}" for key, value in loss_changes(self.loss).items())
         return (f"{self.camera_mode}_{self.optimizer}{self.max_evals}{overrides}"
                 + ("_smoothed" if self.smoothing else "")
                 + ("_skeleton-targets" if self.targets3d == "skeleton" else "")
@@ -203,7 +205,7 @@ class Variant:
 
 def run_one(index: int, seed: int, variant: Variant) -> dict:
     """One sequence, one seed: reconstruct through the keypoints path and score."""
-    from pipelines.video import VIDEO_LOSS, VideoConfig, reconstruct_detections
+    from pipelines.video import VIDEO_LOSS, VideoConfig, loss_changes, reconstruct_detections
 
     name = SEQUENCES[index]
     world, fps = motion(name)
@@ -217,7 +219,7 @@ def run_one(index: int, seed: int, variant: Variant) -> dict:
             calibration = Path(folder) / "camera.json"
             calibration.write_text(json.dumps(true_camera.to_dict()))
         config = VideoConfig(optimizer=variant.optimizer, max_evals=variant.max_evals, seed=seed,
-                             loss=replace(VIDEO_LOSS, **loss_overrides(variant.loss)), smoothing=variant.smoothing,
+                             loss=replace(VIDEO_LOSS, **loss_changes(variant.loss)), smoothing=variant.smoothing,
                              targets3d=variant.targets3d, camera=None if calibration is None else str(calibration),
                              estimate_focal=variant.focal_estimate, velocity_half_width=variant.velocity_half_width,
                              planted_median_frames=variant.planted_median_frames)  # fmt: skip
@@ -250,12 +252,6 @@ def _loss_differs(made_with: dict, wanted: dict) -> bool:
 
     defaults = asdict(LossConfig())
     return any(made_with.get(key, defaults[key]) != value for key, value in wanted.items())
-
-
-def loss_overrides(text: str) -> dict[str, float]:
-    """``LossConfig`` fields from ``name=value,...`` (e.g. ``residual_force_weight=0.1``)."""
-    pairs = [item.split("=") for item in text.split(",") if item]
-    return {name.strip(): float(value) for name, value in pairs}
 
 
 def run_path(index: int, seed: int, variant: Variant) -> Path:
@@ -343,12 +339,12 @@ def main() -> None:
                         help="the loss's planted feet on running medians of the ankle tracks (VideoConfig.planted_median_frames)")
     parser.add_argument("--name", default=None, help="result name (default: video_semisynthetic_<variant>_cpu)")
     args = parser.parse_args()
-    from pipelines.video import VIDEO_LOSS
+    from pipelines.video import VIDEO_LOSS, loss_changes
 
     variant = Variant(args.camera, args.optimizer, args.max_evals, args.loss, args.smooth, args.targets3d,
                       args.estimate_focal, args.velocity_half_width, args.planted_median_frames)  # fmt: skip
     name = args.name or f"video_semisynthetic_{variant.name}_cpu"
-    loss = {**asdict(VIDEO_LOSS), **loss_overrides(args.loss)}
+    loss = {**asdict(VIDEO_LOSS), **loss_changes(args.loss)}
     runs = []
     for seed in _indices(args.seeds):
         for index in _indices(args.sequences):

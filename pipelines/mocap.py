@@ -142,8 +142,9 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
     sim = physics.simulator(model, sim_config, "mjx")
     playback = None if config.engine == "mjx" else physics.simulator(model, sim_config, config.engine)
     stop = optim.RelativeDecrease if config.stopping else None
-    image_terms = {} if image is None else _image_terms(image, sequence.fps, sim_config.fps, observed, ground,
-                                                        shape.ankle_height)  # fmt: skip
+    image_terms = {} if image is None else _image_terms(image, sequence.fps, sim_config.fps, observed, ground)
+    if image is not None and (config.loss.ground_contact_weight > 0 or config.loss.ground_slide_weight > 0):
+        image_terms["ground"] = GroundContact(grounded_feet(observed, ground, shape.ankle_height), shape.ankle_height)
     skeleton_pose = np.asarray(forward_kinematics(humanoid, init.qpos), np.float32)
     targets3d = skeleton_pose if config.targets3d == "skeleton" else init.lifted
     common = dict(config=config.loss, max_evals=config.max_evals, stop=stop, key=jax.random.key(config.seed),
@@ -211,12 +212,11 @@ def grounded_feet(keypoints3d: np.ndarray, ground: float, ankle_height: float) -
     return (np.nan_to_num(lift, nan=np.inf) <= GROUNDED_WITHIN_M).astype(np.float32)
 
 
-def _image_terms(image: ImageObservations, fps: float, sim_fps: float, observed: np.ndarray, ground: float,
-                 ankle_height: float) -> dict:  # fmt: skip
+def _image_terms(image: ImageObservations, fps: float, sim_fps: float, observed: np.ndarray, ground: float) -> dict:
     """The image terms' arguments of ``reconstruct``: 2D keypoints and confidences at the
-    simulator's rate (0 weight where unseen), the camera moved with the ground shift, the feet
-    the video shows planted (``planted_feet`` of the ``observed`` 3D keypoints; per frame, from
-    the previous one) and the feet on the ground (``grounded_feet``)."""
+    simulator's rate (0 weight where unseen), the camera moved with the ground shift, and the
+    feet the video shows planted (``planted_feet`` of the ``observed`` 3D keypoints; per frame,
+    from the previous one)."""
     keypoints = resample(image.keypoints, fps, sim_fps)
     weights = resample(image.confidence, fps, sim_fps)
     seen = np.isfinite(keypoints).all(axis=-1)
@@ -227,8 +227,7 @@ def _image_terms(image: ImageObservations, fps: float, sim_fps: float, observed:
     shifted_t = cam.t + cam.R @ np.array([0.0, 0.0, ground])
     return {"keypoints2d": np.where(seen[..., None], keypoints, 0.0), "weights2d": weights,
             "camera": (cam.K, cam.dist, cam.R, shifted_t),
-            "planted": np.concatenate([np.zeros((1, len(skeleton.ANKLES))), planted]).astype(np.float32),
-            "ground": GroundContact(grounded_feet(observed, ground, ankle_height), ankle_height)}  # fmt: skip
+            "planted": np.concatenate([np.zeros((1, len(skeleton.ANKLES))), planted]).astype(np.float32)}  # fmt: skip
 
 
 def kinematic_fit(skeleton_pose: np.ndarray, observed: np.ndarray) -> dict[str, float]:

@@ -41,6 +41,13 @@ from pipelines.video_process import isolated, open_video
 VIDEO_LOSS = LossConfig(keypoint_weight=0.1, smoothness_weight=2e-3, planted_foot_weight=1.0,
                         residual_force_weight=0.1)  # fmt: skip
 STAGES = ("decode", "detect", "initialise", "optimize")
+
+
+def loss_changes(text: str) -> dict[str, float]:
+    """``LossConfig`` fields from ``name=value,...`` (e.g. ``residual_force_weight=0.1``)."""
+    pairs = [item.split("=") for item in text.split(",") if item]
+    return {name.strip(): float(value) for name, value in pairs}
+
 # stage name, items done, items in all (None while unknown)
 Progress = Callable[[str, int, int | None], None]
 

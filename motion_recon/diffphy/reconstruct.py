@@ -218,9 +218,10 @@ def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: L
     weights (default 1, 0 where a keypoint is NaN); ``keypoints2d`` (T, K, 2) pixels seen by
     ``camera`` (K, dist, R, t) with ``weights2d`` (T, K) (default as for 3D) add the reprojection
     term (for 2D only, give NaN 3D keypoints); ``planted`` (T, 2): ankles the video shows standing
-    still since the previous frame (the loss's planted-foot term); ``ground`` (a ``GroundContact``
-    of T weights): frames with a foot on the ground (the ground-contact term); ``max_evals``:
-    function evaluations per window; ``stop``: a stopping rule factory called per window (e.g. ``RelativeDecrease``);
+    still since the previous frame (the loss's planted-foot term); ``ground``: a ``GroundContact``
+    whose weights (T, 2) say which ankles are on the ground (the ground-contact term);
+    ``max_evals``: function evaluations per window; ``stop``: a stopping rule factory called per
+    window (e.g. ``RelativeDecrease``);
     ``key``: a ``jax.random`` key for stochastic optimizers (folded with the window index).
     ``playback``: the simulator whose rollout of the optimized controls is the result and the
     next window's start (default ``sim``; e.g. a forward-only engine, with ``sim``'s gradients).
