@@ -35,7 +35,8 @@ from motion_recon import physics
 from motion_recon.datasets import read_motion
 from motion_recon.io import write_json, write_text
 from motion_recon.provenance import record
-from pipelines.mocap import MocapConfig, kinematic_fit, reconstruct_motion
+from pipelines.configs import MocapConfig
+from pipelines.mocap import kinematic_fit, reconstruct_motion
 from pipelines.motion_pools import TEST_CLIPS, TRAIN_CLIPS, clip
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -36,7 +36,8 @@ from motion_recon.provenance import record
 from motion_recon.io import write_json, write_text
 from motion_recon.optim import Budget
 from motion_recon.optim.checkpoint import checkpoint_hash
-from pipelines.mocap import MocapConfig, diffphy_optimizer, reconstruct_motion
+from pipelines.configs import MocapConfig
+from pipelines.mocap import diffphy_optimizer, reconstruct_motion
 from pipelines.motion_pools import TEST_CLIPS, TEST_SYNTHETIC, clip, synthetic, test_family
 
 RESULTS = Path(__file__).resolve().parent / "results"

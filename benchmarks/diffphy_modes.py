@@ -8,7 +8,7 @@ Basin hopping draws its perturbations from the seed, so it runs once per ``--see
 modes are deterministic and run once. Rows: MPJPE-G (mean over motions; for basin hopping the
 spread over seeds of that mean), evaluations per window, wall time.
 
-``--tune`` chooses basin hopping's perturbation (``pipelines.mocap.BASIN_HOPPING``) on windows of
+``--tune`` chooses basin hopping's perturbation (``pipelines.configs.BASIN_HOPPING``) on windows of
 the *training* pool: the best loss relative to the start after the budget, per perturbation.
 
     python benchmarks/diffphy_modes.py [--optimus optimus@DIR] [--seeds 0,1,2] [--synthetic 6]
@@ -38,7 +38,8 @@ from motion_recon.diffphy.loss import loss_function
 from motion_recon.io import write_json, write_text
 from motion_recon.optim import Budget
 from motion_recon.provenance import record
-from pipelines.mocap import BASIN_HOPPING, MocapConfig, diffphy_optimizer, reconstruct_motion
+from pipelines.configs import BASIN_HOPPING, MocapConfig
+from pipelines.mocap import diffphy_optimizer, reconstruct_motion
 from pipelines.motion_pools import TEST_SYNTHETIC, training_family
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 
 from motion_recon.datasets.arrays import read_npz
-from motion_recon.diffphy.loss import LossConfig
+from motion_recon.configs import LossConfig
 from motion_recon.provenance import record
 from motion_recon.io import write_json
 from motion_recon.paths import data_dir
-from pipelines.mocap import MocapConfig, reconstruct_motion
+from pipelines.configs import MocapConfig
+from pipelines.mocap import reconstruct_motion
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

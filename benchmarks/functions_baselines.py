@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from motion_recon.functions.benchmark import BASELINES, PAPER_DIMS, BenchmarkConfig
+from motion_recon.configs import BASELINES, PAPER_DIMS, BenchmarkConfig
 from pipelines.benchmark import run_functions_benchmark
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -16,7 +16,8 @@ from motion_recon.datasets.arrays import read_npz
 from motion_recon.provenance import record
 from motion_recon.io import write_json, write_text
 from motion_recon.paths import data_dir
-from pipelines.mocap import MocapConfig, reconstruct_motion
+from pipelines.configs import MocapConfig
+from pipelines.mocap import reconstruct_motion
 
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = ("clip", "optimizer", "mode", "mpjpe_g", "mpjpe_pa", "foot_skate", "tv", "max_gap_mm", "evals_per_window", "wall_s")

@@ -19,7 +19,8 @@ from motion_recon.diffphy.reconstruct import window_starts
 from motion_recon.provenance import record
 from motion_recon.io import write_json, write_text
 from pipelines.distributed import TaskFailed, connect, map_tasks
-from pipelines.mocap import MocapConfig, reconstruct_motion
+from pipelines.configs import MocapConfig
+from pipelines.mocap import reconstruct_motion
 from pipelines.motion_pools import clip
 
 RESULTS = Path(__file__).resolve().parent / "results"

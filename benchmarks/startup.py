@@ -102,7 +102,7 @@ def value_and_gradient(repeats: int = 20) -> dict:
     import jax
     import numpy as np
     from motion_recon import physics
-    from motion_recon.diffphy.loss import DEFAULT_LOSS, WindowData, loss_function
+    from motion_recon.diffphy.loss import LossConfig, WindowData, loss_function  # LossConfig: here in every tree
     import body_models
 
     # before the body fit was a module of its own; not an ImportError, which the editable install's
@@ -113,7 +113,7 @@ def value_and_gradient(repeats: int = 20) -> dict:
         from pipelines.mocap import initialise
     from body_models.model_files import physics_model
 
-    window = DEFAULT_LOSS.window
+    window = LossConfig().window
     init = initialise(_clip("mocap_walk.npz", None, 32), window)
     sim = physics.simulator(physics_model(init.humanoid))
     span = slice(0, window + 1)
@@ -121,7 +121,7 @@ def value_and_gradient(repeats: int = 20) -> dict:
                                                   np.ones(init.lifted[span].shape[:2]))]  # fmt: skip
     shared = getattr(sim, "shared", None)  # the body is an argument (this checkout) or a constant (before)
     data = WindowData(sim.body, *arrays) if shared is not None else WindowData(*arrays)
-    step = jax.jit(jax.value_and_grad(loss_function(shared or sim, DEFAULT_LOSS)))
+    step = jax.jit(jax.value_and_grad(loss_function(shared or sim, LossConfig())))
     u = np.zeros((window + 1, init.reference.shape[1], 3), np.float32).ravel() + 0.01
     jax.block_until_ready(step(u, data))
     times = []

@@ -21,7 +21,8 @@ import scipy.optimize
 
 from motion_recon import optim
 from motion_recon.functions import make_problem
-from motion_recon.functions.benchmark import BenchmarkConfig, starting_points
+from motion_recon.configs import BenchmarkConfig
+from motion_recon.functions.benchmark import starting_points
 from motion_recon.provenance import record
 from motion_recon.io import atomic_path, write_json
 from motion_recon.plotting import pyplot

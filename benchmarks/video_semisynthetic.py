@@ -205,7 +205,8 @@ class Variant:
 
 def run_one(index: int, seed: int, variant: Variant) -> dict:
     """One sequence, one seed: reconstruct through the keypoints path and score."""
-    from pipelines.video import VIDEO_LOSS, VideoConfig, loss_changes, reconstruct_detections
+    from pipelines.configs import VIDEO_LOSS, VideoConfig
+    from pipelines.video import loss_changes, reconstruct_detections
 
     name = SEQUENCES[index]
     world, fps = motion(name)
@@ -248,7 +249,7 @@ def run_one(index: int, seed: int, variant: Variant) -> dict:
 
 def _loss_differs(made_with: dict, wanted: dict) -> bool:
     """Whether a run file's loss differs from ``wanted`` (a field it predates has its default)."""
-    from motion_recon.diffphy.loss import LossConfig
+    from motion_recon.configs import LossConfig
 
     defaults = asdict(LossConfig())
     return any(made_with.get(key, defaults[key]) != value for key, value in wanted.items())
@@ -339,7 +340,8 @@ def main() -> None:
                         help="the loss's planted feet on running medians of the ankle tracks (VideoConfig.planted_median_frames)")
     parser.add_argument("--name", default=None, help="result name (default: video_semisynthetic_<variant>_cpu)")
     args = parser.parse_args()
-    from pipelines.video import VIDEO_LOSS, loss_changes
+    from pipelines.configs import VIDEO_LOSS
+    from pipelines.video import loss_changes
 
     variant = Variant(args.camera, args.optimizer, args.max_evals, args.loss, args.smooth, args.targets3d,
                       args.estimate_focal, args.velocity_half_width, args.planted_median_frames)  # fmt: skip

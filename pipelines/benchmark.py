@@ -8,7 +8,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from motion_recon.functions.benchmark import BenchmarkConfig, Record, run_benchmark
+from motion_recon.configs import BenchmarkConfig
+from motion_recon.functions.benchmark import Record, run_benchmark
 from motion_recon.provenance import record
 from motion_recon.functions.paper import agreement, load_paper_table, markdown_table
 from motion_recon.functions.plots import plot_iteration_ratios, plot_performance_profile

@@ -8,12 +8,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+
+from motion_recon.configs import BASELINES, PAPER_DIMS, BenchmarkConfig, TrainConfig
+from pipelines.configs import BASIN_HOPPING, VIDEO_LOSS, MocapConfig, VideoConfig
+from pipelines.summaries import agreement_lines, functions_table, made_by_line, metrics_table, result_lines, video_line
 
 app = typer.Typer(help="Physics-based human motion reconstruction with learned optimizers.", no_args_is_help=True)
 bench = typer.Typer(help="Benchmarks of the optimizers.", no_args_is_help=True)
@@ -22,6 +24,17 @@ app.add_typer(bench, name="bench")
 # get room, so paths and messages stay whole for grep and copy-paste
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 240)
 USAGE_ERROR = 2
+DIFFPHY_OPTIMIZERS = ("adam", "bfgs", "optimus", "adafactor-mlp", "lbfgs", "gd-momentum")
+
+
+def _optimizer_help(default: str, where: str) -> str:
+    return f"{', '.join(DIFFPHY_OPTIMIZERS)} ({default}: the best measured {where})."
+
+
+MOCAP_OPTIMIZER_HELP = _optimizer_help(MocapConfig.optimizer, "on mocap")
+VIDEO_OPTIMIZER_HELP = _optimizer_help(VideoConfig.optimizer, "on video")
+BASIN_HOPPING_HELP = (f"Perturb a window's best controls every {BASIN_HOPPING['hop_every']} iterations and go on within "
+                      "its budget (the paper's Table 4).")
 
 
 def fail(message: str, code: int = USAGE_ERROR) -> None:
@@ -84,12 +97,12 @@ class _PipedLog:
 @bench.command("functions")
 def bench_functions(
     functions: Annotated[Optional[str], typer.Option(help="Comma-separated function names (default: all 15).")] = None,
-    dims: Annotated[Optional[str], typer.Option(help="Comma-separated dimensions (default: 2,10,20,50,100,250,500,1000).")] = None,
-    optimizers: Annotated[Optional[str], typer.Option(help="Comma-separated optimizers (default: bfgs,adam,gd-momentum).")] = None,
-    starts: Annotated[Optional[int], typer.Option(parser=integer("starts"), metavar="INTEGER", help="Random starts per problem (default 64).")] = None,
-    iters: Annotated[Optional[int], typer.Option(parser=integer("iters"), metavar="INTEGER", help="Iterations per run (default 200).")] = None,
-    seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed of the random starts.")] = 0,
-    start_range: Annotated[float, typer.Option(parser=number("start-range"), metavar="NUMBER", help="Starts are drawn from U[-R, R]^d.")] = 10.0,
+    dims: Annotated[Optional[str], typer.Option(help=f"Comma-separated dimensions (default: {','.join(map(str, PAPER_DIMS))}; --quick: 2,10).")] = None,
+    optimizers: Annotated[Optional[str], typer.Option(help=f"Comma-separated optimizers (default: {','.join(BASELINES)}).")] = None,
+    starts: Annotated[Optional[int], typer.Option(parser=integer("starts"), metavar="INTEGER", help=f"Random starts per problem (default: {BenchmarkConfig.starts}; --quick: 16).")] = None,
+    iters: Annotated[int, typer.Option(parser=integer("iters"), metavar="INTEGER", help="Iterations per run.")] = BenchmarkConfig.iterations,
+    seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed of the random starts.")] = BenchmarkConfig.seed,
+    start_range: Annotated[float, typer.Option(parser=number("start-range"), metavar="NUMBER", help="Starts are drawn from U[-R, R]^d.")] = BenchmarkConfig.start_range,
     workers: Annotated[Optional[int], typer.Option(parser=integer("workers"), metavar="INTEGER", help="Processes for scipy's methods (default: CPU count).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write every record as JSON here.")] = None,
     table: Annotated[Optional[Path], typer.Option(help="Write the Table 8 markdown here.")] = None,
@@ -97,7 +110,7 @@ def bench_functions(
     quick: Annotated[bool, typer.Option("--quick", help="Small run (d 2,10; 16 starts; 7 learning rates), under a minute.")] = False,
 ) -> None:
     """The paper's classical benchmark (section 5.1, Table 8) with the paper's values beside ours."""
-    from motion_recon.functions.benchmark import BenchmarkConfig
+    from motion_recon.functions.paper import load_paper_table
     from pipelines.benchmark import QUICK, run_functions_benchmark
 
     given = {
@@ -130,7 +143,9 @@ def bench_functions(
             )
         except FileNotFoundError as err:
             fail(str(err))
-    _print_results(records, report)
+    console.print(functions_table(records, load_paper_table()))
+    for line in agreement_lines(report):
+        console.print(line)
     for path in (json_path, table, plots):
         if path is not None:
             console.print(f"wrote {path}")
@@ -143,18 +158,17 @@ RAY_HELP = "Run the {what} on Ray: local (this machine), auto (the cluster joine
 def train_command(
     optimizer: Annotated[str, typer.Argument(help="optimus or adafactor-mlp.")],
     out: Annotated[Path, typer.Option(help="Checkpoint folder (resumed when it holds a run).")],
-    tasks: Annotated[str, typer.Option(help="Task family: functions, or diffphy (the DiffPhy training pool of pipelines/motion_pools.py).")] = "functions",
-    steps: Annotated[int, typer.Option(parser=integer("steps"), metavar="INTEGER", help="Outer (meta) steps.")] = 1000,
-    batch: Annotated[int, typer.Option(parser=integer("batch"), metavar="INTEGER", help="Tasks per outer step (antithetic pairs).")] = 8,
-    trunc: Annotated[int, typer.Option(parser=integer("trunc"), metavar="INTEGER", help="Inner steps per PES truncation.")] = 10,
-    seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed of the whole run.")] = 0,
+    tasks: Annotated[str, typer.Option(help="Task family: functions, or diffphy (the DiffPhy training pool of pipelines/motion_pools.py).")] = TrainConfig.tasks,
+    steps: Annotated[int, typer.Option(parser=integer("steps"), metavar="INTEGER", help="Outer (meta) steps.")] = TrainConfig.steps,
+    batch: Annotated[int, typer.Option(parser=integer("batch"), metavar="INTEGER", help="Tasks per outer step (antithetic pairs).")] = TrainConfig.batch,
+    trunc: Annotated[int, typer.Option(parser=integer("trunc"), metavar="INTEGER", help="Inner steps per PES truncation.")] = TrainConfig.trunc,
+    seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed of the whole run.")] = TrainConfig.seed,
     variant: Annotated[str, typer.Option(help="Optimus ablation: full, no-state, no-structure.")] = "full",
     hidden_size: Annotated[int, typer.Option(parser=integer("hidden-size"), metavar="INTEGER", help="Adafactor-MLP width (128 or 512 in the paper).")] = 128,
     init: Annotated[Optional[str], typer.Option(help="Start from this checkpoint folder (fine-tuning).")] = None,
     ray: Annotated[Optional[str], typer.Option(help=RAY_HELP.format(what="PES rollouts (the learner stays here)"))] = None,
 ) -> None:
     """Meta-train a learned optimizer with PES (the paper's section 3.1 and supplement B)."""
-    from motion_recon.meta.train import TrainConfig
     from pipelines.train import run_training
 
     try:
@@ -180,26 +194,6 @@ def train_command(
     console.print(f"step {last['step']}: meta-loss {last['meta_loss']:.3f}; checkpoint in {out}")
 
 
-METRIC_COLUMNS = (
-    ("mpjpe_g", "MPJPE-G", "{:.1f}"), ("mpjpe", "MPJPE", "{:.1f}"), ("mpjpe_pa", "MPJPE-PA", "{:.1f}"),
-    ("mpjpe_2d", "MPJPE-2d", "{:.1f}"), ("tv", "TV", "{:.3f}"), ("foot_skate", "skate %", "{:.1f}"),
-    ("kinematic_fit_mm", "body fit mm", "{:.1f}"), ("evals_per_window", "evals/win", "{:.1f}"),
-    ("wall_s", "wall s", "{:.0f}"),
-)  # fmt: skip
-
-
-def _metrics_table(title: str, rows: dict[str, dict]) -> Table:
-    """One row per named metrics dictionary; columns that no row has are left out."""
-    columns = [c for c in METRIC_COLUMNS if any(c[0] in r for r in rows.values())]
-    table = Table(title=title)
-    table.add_column("", overflow="fold")  # names wrap; the numbers and their headers never do
-    for _, header, _ in columns:
-        table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
-    for name, row in rows.items():
-        table.add_row(name, *(fmt.format(row[key]) if key in row else "-" for key, _, fmt in columns))
-    return table
-
-
 def _window_progress(label: str) -> Progress:
     return Progress(
         TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn("windows"),
@@ -210,18 +204,18 @@ def _window_progress(label: str) -> Progress:
 @app.command("mocap")
 def mocap_command(
     file: Annotated[Path, typer.Argument(help="Motion file: Human3.6M .cdf, AIST++ .pkl, .bvh, .c3d (markers) or .npz (T, 17, 3).")],
-    optimizer: Annotated[str, typer.Option(help="adam (default: best measured on mocap), bfgs, optimus, adafactor-mlp; or lbfgs, gd-momentum.")] = "adam",
-    max_evals: Annotated[int, typer.Option(parser=integer("max-evals"), metavar="INTEGER", help="Function evaluations per window.")] = 50,
-    engine: Annotated[str, typer.Option(help="Simulator of the result: mjx, or tds / mujoco (forward only, MJX gradients).")] = "mjx",
+    optimizer: Annotated[str, typer.Option(help=MOCAP_OPTIMIZER_HELP)] = MocapConfig.optimizer,
+    max_evals: Annotated[int, typer.Option(parser=integer("max-evals"), metavar="INTEGER", help="Function evaluations per window.")] = MocapConfig.max_evals,
+    engine: Annotated[str, typer.Option(help="Simulator of the result: mjx, or tds / mujoco (forward only, MJX gradients).")] = MocapConfig.engine,
     out: Annotated[Optional[Path], typer.Option(help="Result file (HDF5).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the metrics as JSON here.")] = None,
     start: Annotated[int, typer.Option(parser=integer("start"), metavar="INTEGER", help="First frame (in the file's frame rate).")] = 0,
     frames: Annotated[Optional[int], typer.Option(parser=integer("frames"), metavar="INTEGER", help="Number of frames (default: to the end).")] = None,
     stopping: Annotated[bool, typer.Option("--stopping", help="Stop a window early by the paper's rule (N = 5).")] = False,
-    basin_hopping: Annotated[bool, typer.Option("--basin-hopping", help="Perturb a window's best controls every 25 iterations and go on within its budget (the paper's Table 4).")] = False,
+    basin_hopping: Annotated[bool, typer.Option("--basin-hopping", help=BASIN_HOPPING_HELP)] = False,
     checkpoint: Annotated[Optional[str], typer.Option(help="Learned optimizer checkpoint folder.")] = None,
-    seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed.")] = 0,
-    parallel: Annotated[int, typer.Option(parser=integer("parallel"), metavar="INTEGER", help="0: windows one after another; R: all windows together, R rounds of multiple shooting (max-evals each).")] = 0,
+    seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed.")] = MocapConfig.seed,
+    parallel: Annotated[int, typer.Option(parser=integer("parallel"), metavar="INTEGER", help="0: windows one after another; R: all windows together, R rounds of multiple shooting (max-evals each).")] = MocapConfig.parallel_rounds,
     units: Annotated[Optional[str], typer.Option(help="Length unit: BVH m, cm, mm, inch, foot or cmu (default: detected from the skeleton's legs); C3D mm, cm or m (default: POINT:UNITS).")] = None,
     markers: Annotated[Optional[Path], typer.Option(help="C3D: JSON mapping marker names (LASI, LKNE, ...) to this file's labels, for a custom marker set.")] = None,
 ) -> None:
@@ -230,7 +224,7 @@ def mocap_command(
     from motion_recon.io import write_json
     from motion_recon.result_file import write_result
     from pipelines.evaluate import summary
-    from pipelines.mocap import MocapConfig, reconstruct_motion
+    from pipelines.mocap import reconstruct_motion
 
     first, count = start, frames
     try:
@@ -259,7 +253,7 @@ def mocap_command(
             result = reconstruct_motion(sequence, config, progress=report)
     except (ValueError, FileNotFoundError) as err:
         fail(str(err))
-    console.print(_metrics_table(f"{sequence.name}: {optimizer}, {engine}", {sequence.name: summary(result)}))
+    console.print(metrics_table(f"{sequence.name}: {optimizer}, {engine}", {sequence.name: summary(result)}))
     if out is not None:
         write_result(out, result)
         console.print(f"wrote {out}")
@@ -305,17 +299,11 @@ def _run_video(video: Path, config, out: Path | None, overlay: Path | None, json
     except (ValueError, FileNotFoundError, ImportError, RuntimeError) as err:
         fail(str(err))
     result, track = run.result, run.track
-    windows = result.windows
-    final = [row[np.isfinite(row)][-1] for row in windows["losses"]]
-    console.print(f"[bold]{video.name}[/]: video frames {run.first}-{run.first + len(track.found) - 1} "
-                  f"({len(track.found)} at {track.fps:g} fps), person {config.person_index} seen in "
-                  f"{int(track.found.sum())}; {len(result.simulated)} simulated frames at {result.fps:g} fps, "
-                  f"{len(final)} windows, loss {np.mean(windows['losses'][:, 0]):.3e} -> {np.mean(final):.3e} "
-                  f"(mean over windows)")  # fmt: skip
+    console.print(video_line(video.name, run, config.person_index))
     for warning in run.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     rows = {f"physics ({config.optimizer})": summary(result), "kinematic (no physics)": run.kinematic}
-    console.print(_metrics_table("MPJPE-2d vs detections (px), TV (m/frame^2), foot skate (% of frames)", rows))
+    console.print(metrics_table("MPJPE-2d vs detections (px), TV (m/frame^2), foot skate (% of frames)", rows))
     console.print("seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in run.stage_s.items()))
     if out is not None:
         console.print(f"wrote {out}")
@@ -332,8 +320,6 @@ def _video_config(optimizer, max_evals, start, end, max_frames, focal, person_in
                   camera=None, residual_force=None, estimate_focal=False, basin_hopping=False):
     from dataclasses import replace
 
-    from pipelines.video import VIDEO_LOSS, VideoConfig
-
     loss = VIDEO_LOSS if residual_force is None else replace(VIDEO_LOSS, residual_force_weight=residual_force)
     if loss.residual_force_weight < 0:
         fail(f"--residual-force must be 0 (off) or positive, got {residual_force:g}")
@@ -345,8 +331,6 @@ def _video_config(optimizer, max_evals, start, end, max_frames, focal, person_in
     )
 
 
-VIDEO_MAX_EVALS = 150  # pipelines.video.VideoConfig.max_evals (not imported here: it loads JAX)
-VIDEO_OPTIMIZER_HELP = "adam (default: best measured), bfgs, optimus, adafactor-mlp; or lbfgs, gd-momentum."
 
 
 @app.command("video")
@@ -354,22 +338,22 @@ def video_command(
     video: Annotated[Path, typer.Argument(help="Video file (anything OpenCV reads: mp4, mov, avi, webm...).")],
     out: Annotated[Optional[Path], typer.Option(help="Result file (HDF5).")] = None,
     overlay: Annotated[Optional[Path], typer.Option(help="Overlay video (.mp4, H.264): detections and simulated motion.")] = None,
-    optimizer: Annotated[str, typer.Option(help=VIDEO_OPTIMIZER_HELP)] = "adam",
-    max_evals: Annotated[int, typer.Option(parser=integer("max-evals"), metavar="INTEGER", help="Function evaluations per window.")] = VIDEO_MAX_EVALS,
-    start: Annotated[float, typer.Option(parser=number("start"), metavar="NUMBER", help="Start time, seconds.")] = 0.0,
+    optimizer: Annotated[str, typer.Option(help=VIDEO_OPTIMIZER_HELP)] = VideoConfig.optimizer,
+    max_evals: Annotated[int, typer.Option(parser=integer("max-evals"), metavar="INTEGER", help="Function evaluations per window.")] = VideoConfig.max_evals,
+    start: Annotated[float, typer.Option(parser=number("start"), metavar="NUMBER", help="Start time, seconds.")] = VideoConfig.start,
     end: Annotated[Optional[float], typer.Option(parser=number("end"), metavar="NUMBER", help="End time, seconds (default: the end).")] = None,
     max_frames: Annotated[Optional[int], typer.Option(parser=integer("max-frames"), metavar="INTEGER", help="At most this many video frames.")] = None,
     focal: Annotated[Optional[float], typer.Option(parser=number("focal"), metavar="NUMBER", help="Focal length, pixels (default: 60 degree field of view across the long side).")] = None,
     estimate_focal: Annotated[bool, typer.Option("--estimate-focal", help="Without --focal or --camera, estimate the focal length from the body's perspective.")] = False,
     camera: Annotated[Optional[str], typer.Option(help="Calibrated camera: OpenCV YAML, JSON (K, dist, R, t), Pose2Sim TOML (FILE#NAME for one of several), or a result file (.h5).")] = None,
-    residual_force: Annotated[Optional[float], typer.Option(parser=number("residual-force"), metavar="NUMBER", help="Penalty weight of a residual root force (0: none; default: the video loss's).")] = None,
-    person_index: Annotated[int, typer.Option(parser=integer("person-index"), metavar="INTEGER", help="Which person: 0 the most prominent, 1 the next...")] = 0,
+    residual_force: Annotated[Optional[float], typer.Option(parser=number("residual-force"), metavar="NUMBER", help=f"Penalty weight of a residual root force (0: none; default: {VIDEO_LOSS.residual_force_weight:g}).")] = None,
+    person_index: Annotated[int, typer.Option(parser=integer("person-index"), metavar="INTEGER", help="Which person: 0 the most prominent, 1 the next...")] = VideoConfig.person_index,
     keypoints: Annotated[Optional[Path], typer.Option(help="Precomputed 2D keypoints (COCO-style JSON or .npz); skips detection.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the summary and metrics as JSON here.")] = None,
     stopping: Annotated[bool, typer.Option("--stopping", help="Stop a window early by the paper's rule (N = 5).")] = False,
-    basin_hopping: Annotated[bool, typer.Option("--basin-hopping", help="Perturb a window's best controls every 25 iterations and go on within its budget (the paper's Table 4).")] = False,
+    basin_hopping: Annotated[bool, typer.Option("--basin-hopping", help=BASIN_HOPPING_HELP)] = False,
     checkpoint: Annotated[Optional[str], typer.Option(help="Learned optimizer checkpoint folder.")] = None,
-    seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed.")] = 0,
+    seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed.")] = VideoConfig.seed,
 ) -> None:
     """Reconstruct the person in a video in physical simulation."""
     config = _video_config(optimizer, max_evals, start, end, max_frames, focal, person_index, keypoints, stopping,
@@ -381,10 +365,10 @@ def video_command(
 def demo_command(
     out: Annotated[Path, typer.Option(help="Result file (HDF5).")] = Path("demo.h5"),
     overlay: Annotated[Path, typer.Option(help="Overlay video (.mp4).")] = Path("demo_overlay.mp4"),
-    optimizer: Annotated[str, typer.Option(help=VIDEO_OPTIMIZER_HELP)] = "adam",
-    max_evals: Annotated[int, typer.Option(parser=integer("max-evals"), metavar="INTEGER", help="Function evaluations per window.")] = VIDEO_MAX_EVALS,
+    optimizer: Annotated[str, typer.Option(help=VIDEO_OPTIMIZER_HELP)] = VideoConfig.optimizer,
+    max_evals: Annotated[int, typer.Option(parser=integer("max-evals"), metavar="INTEGER", help="Function evaluations per window.")] = VideoConfig.max_evals,
     end: Annotated[Optional[float], typer.Option(parser=number("end"), metavar="NUMBER", help="End time, seconds (default: the whole clip).")] = None,
-    seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed.")] = 0,
+    seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed.")] = VideoConfig.seed,
 ) -> None:
     """Run ``recon video`` on the bundled clip (data/samples/walk.mp4): writes demo.h5 and demo_overlay.mp4."""
     from motion_recon.paths import data_dir
@@ -452,24 +436,21 @@ class EvalInput(str, Enum):
     video = "video"
 
 
-MOCAP_MAX_EVALS = 50  # pipelines.mocap.MocapConfig.max_evals (not imported here: it loads JAX)
-
-
 @app.command("eval")
 def eval_command(
     dataset: Annotated[str, typer.Argument(help="h36m or aist.")],
     root: Annotated[Path, typer.Option(help="Dataset root (Human3.6M: holds S9/MyPoseFeatures/... and S9/Videos/; AIST++: holds keypoints3d/, and videos/ and cameras/ for video).")],
     split: Annotated[Optional[str], typer.Option(help="h36m: val (Table 6) or physcap (Table 2); aist: aist15 (Tables 3 and 5).")] = None,
     source: Annotated[EvalInput, typer.Option("--input", help="mocap: from the dataset's 3D joints (Table 1's experiment); video: from its videos, detected, with its calibrated cameras (Tables 2 and 3).")] = EvalInput.mocap,
-    optimizer: Annotated[str, typer.Option(help="adam (default: best measured on mocap), bfgs, optimus, adafactor-mlp; or lbfgs, gd-momentum.")] = "adam",
-    max_evals: Annotated[Optional[int], typer.Option(parser=integer("max-evals"), metavar="INTEGER", help=f"Function evaluations per window (default: {MOCAP_MAX_EVALS} from mocap, {VIDEO_MAX_EVALS} from video).")] = None,
+    optimizer: Annotated[str, typer.Option(help=MOCAP_OPTIMIZER_HELP)] = MocapConfig.optimizer,
+    max_evals: Annotated[Optional[int], typer.Option(parser=integer("max-evals"), metavar="INTEGER", help=f"Function evaluations per window (default: {MocapConfig.max_evals} from mocap, {VideoConfig.max_evals} from video).")] = None,
     stopping: Annotated[bool, typer.Option("--stopping", help="Stop a window early by the paper's rule (N = 5).")] = False,
-    basin_hopping: Annotated[bool, typer.Option("--basin-hopping", help="Perturb a window's best controls every 25 iterations and go on within its budget (the paper's Table 4).")] = False,
+    basin_hopping: Annotated[bool, typer.Option("--basin-hopping", help=BASIN_HOPPING_HELP)] = False,
     checkpoint: Annotated[Optional[str], typer.Option(help="Learned optimizer checkpoint folder.")] = None,
     limit: Annotated[Optional[int], typer.Option(parser=integer("limit"), metavar="INTEGER", help="Only the first N sequences.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Folder for one result file per sequence.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write per-sequence and mean metrics as JSON here.")] = None,
-    seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed.")] = 0,
+    seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed.")] = MocapConfig.seed,
     ray: Annotated[Optional[str], typer.Option(help=RAY_HELP.format(what="sequences (one task each)"))] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Read back the sequences whose result files in --out were made with the same settings.")] = False,
     detections: Annotated[Optional[Path], typer.Option(help="From video: folder that keeps each sequence's detections, reused by later runs (default: DIR/detections with --out DIR).")] = None,
@@ -479,17 +460,15 @@ def eval_command(
     after the table and makes the exit code 1."""
     from motion_recon.io import write_json
     from pipelines.evaluate import evaluate
-    from pipelines.mocap import MocapConfig
-    from pipelines.video import VideoConfig
 
     split = split or {"h36m": "val", "aist": "aist15"}.get(dataset)
     from_video = source is EvalInput.video
     try:
         if from_video:
-            config = VideoConfig(optimizer=optimizer, max_evals=VIDEO_MAX_EVALS if max_evals is None else max_evals,
+            config = VideoConfig(optimizer=optimizer, max_evals=VideoConfig.max_evals if max_evals is None else max_evals,
                                  stopping=stopping, basin_hopping=basin_hopping, seed=seed, checkpoint=checkpoint)  # fmt: skip
         else:
-            config = MocapConfig(optimizer=optimizer, max_evals=MOCAP_MAX_EVALS if max_evals is None else max_evals,
+            config = MocapConfig(optimizer=optimizer, max_evals=MocapConfig.max_evals if max_evals is None else max_evals,
                                  stopping=stopping, basin_hopping=basin_hopping, seed=seed, checkpoint=checkpoint)  # fmt: skip
         with Progress(
             TextColumn(f"[bold]eval {dataset} {split}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -513,7 +492,7 @@ def eval_command(
         rows[f"kinematic (mean of {len(evaluation.kinematic)})"] = evaluation.kinematic_mean
     rows.update(evaluation.rows)
     title = f"{dataset} {split}{' from video' if from_video else ''}: mm, px, m/frame^2, % of frames"
-    console.print(_metrics_table(title, rows))
+    console.print(metrics_table(title, rows))
     for name, error in evaluation.failures.items():
         console.print(f"[bold red]failed:[/] {escape(name)}: {escape(error)}", highlight=False, soft_wrap=True)
     if json_path is not None:
@@ -540,21 +519,10 @@ def report_command(
     for index, result in enumerate(results):
         if index:
             console.print()
-        windows = result.windows
-        frames = len(result.simulated)
-        console.print(f"[bold]{result.name}[/]: {frames} frames at {result.fps:g} fps ({frames / result.fps:.1f} s), "
-                      f"engine {result.engine}, body {result.body['height']:.2f} m / {result.body['mass']:.1f} kg")  # fmt: skip
-        console.print(f"optimizer {result.optimization.get('optimizer')}, {len(windows['start'])} windows, "
-                      f"{windows['nfev'].sum()} evaluations ({windows['nfev'].mean():.1f} per window), "
-                      f"checkpoint {_checkpoint_text(result.provenance.get('checkpoint'))}")  # fmt: skip
-        first = windows["losses"][:, 0]
-        final = [row[np.isfinite(row)][-1] for row in windows["losses"]]
-        console.print(f"window loss: first {np.mean(first):.3e} -> final {np.mean(final):.3e} (mean over windows); "
-                      f"status {_counts(windows['status'])}")  # fmt: skip
-        console.print(_metrics_table("metrics", {result.name: summary(result)}))
-        made = result.provenance.get("time") or result.provenance.get("created", "-")  # "created": files before 2026-12-06
-        console.print(f"made by: {result.provenance.get('command', '-')} ({made}, commit {result.provenance.get('commit', '-')})",
-                      soft_wrap=True)  # fmt: skip
+        for line in result_lines(result):
+            console.print(line)
+        console.print(metrics_table("metrics", {result.name: summary(result)}))
+        console.print(made_by_line(result), soft_wrap=True)
     if plots is not None:
         from viewer.report_plots import write_report_plots
 
@@ -581,29 +549,6 @@ def view_command(
         fail(str(err))
 
 
-def _print_results(records, report) -> None:
-    from motion_recon.functions.paper import load_paper_table
-
-    paper = load_paper_table()
-    names = list(dict.fromkeys(r.optimizer for r in records))
-    table = Table(title="mean final value - f* (paper's value in brackets)")
-    table.add_column("function")
-    for name in names:
-        table.add_column(name, justify="right")
-    by_key = {(r.function, r.dim, r.optimizer): r for r in records}
-    for function, dim in dict.fromkeys((r.function, r.dim) for r in records):
-        row = [f"{function} {dim}d"]
-        for name in names:
-            theirs = paper.get((function, dim), {}).get(name)
-            ours = f"{by_key[function, dim, name].gap_mean:.2e}"
-            row.append(ours if theirs is None else f"{ours} [dim]({theirs:.2e})[/]")
-        table.add_row(*row)
-    console.print(table)
-    for name, s in report["agreement_with_paper"].items():
-        console.print(f"{name}: {s['agree']}/{s['rows']} rows within 10x of the paper (or both < 1e-6)")
-    console.print(f"wall time {report['wall_s']:.1f} s")
-
-
 def main() -> None:
     app()
 
@@ -611,15 +556,3 @@ def main() -> None:
 @app.callback()
 def _root() -> None:
     """Keeps ``recon`` a command group while it has few commands."""
-
-
-def _checkpoint_text(checkpoint) -> str:
-    """A result's learned-optimizer checkpoint: path and short content hash (older files: the path)."""
-    if isinstance(checkpoint, dict):
-        return f"{checkpoint['path']} (sha256 {checkpoint['sha256'][:12]})"
-    return checkpoint or "-"
-
-
-def _counts(values) -> str:
-    names, counts = np.unique(np.asarray(values), return_counts=True)
-    return ", ".join(f"{n} {c}" for n, c in zip(names, counts, strict=True))

@@ -41,8 +41,8 @@ from motion_recon.perception.cameras import Camera
 from motion_recon.provenance import code_commit, versions
 from motion_recon.result_file import MotionResult, read_result, write_result
 from pipelines.distributed import MAX_RETRIES, TaskFailed, connect, error_line, map_tasks
-from pipelines.mocap import MocapConfig, configured_optimizer, reconstruct_motion
-from pipelines.video import VideoConfig
+from pipelines.configs import MocapConfig, VideoConfig
+from pipelines.mocap import configured_optimizer, reconstruct_motion
 from pipelines.video_eval import check_config, read_truth, reconstruct_from_video, split_metrics, video_sha256
 
 SETTINGS_KEY = "settings_sha256"  # the provenance entry of a result file that holds its settings hash

@@ -18,13 +18,14 @@ from body_models.model_files import physics_model
 from motion_recon import optim, physics, skeleton
 from motion_recon.datasets import MotionSequence
 from motion_recon.datasets.sequence import resample
-from motion_recon.diffphy.loss import DEFAULT_LOSS, GroundContact, LossConfig
+from motion_recon.diffphy.loss import GroundContact
 from motion_recon.diffphy.reconstruct import reconstruct, reconstruct_in_parallel
 from motion_recon.metrics import all_metrics, joint_errors, planted_in_image
 from motion_recon.perception.cameras import Camera
 from motion_recon.physics.mjx_backend import body_weight
 from motion_recon.provenance import record
 from motion_recon.result_file import MotionResult, window_table
+from pipelines.configs import BASIN_HOPPING, MocapConfig
 
 # How each optimizer runs on DiffPhy windows. The physics gives exact gradients (as CppAD did in
 # the paper), so BFGS uses them (value and gradient: one evaluation); MJX runs in float32.
@@ -34,41 +35,9 @@ DIFFPHY_SETTINGS = {
     "adam": {"learning_rate": 0.02},
 }
 LEARNED = ("optimus", "adafactor-mlp")
-# Basin hopping on DiffPhy windows: the perturbation is in the controls' units (radians of joint
-# rotation offset per frame), chosen on training-pool windows (benchmarks/diffphy_modes.py --tune)
-BASIN_HOPPING = {"hop_every": 25, "perturbation": 0.01}
 # video: an ankle observed this far (m) above a standing ankle still has its foot on the ground
 # (detections jitter by centimetres); higher, it is free of the ground-contact term
 GROUNDED_WITHIN_M = 0.10
-
-
-@dataclass(frozen=True)
-class MocapConfig:
-    """What a reconstruction from mocap runs with: 50 evaluations per window and no stopping rule
-    as the paper's Table 1. The default optimizer is the one that reconstructed the bundled real
-    clips best (benchmarks/diffphy.py: Adam 16 / 53 mm MPJPE-G on walk / dance, BFGS 38 / 523 mm,
-    the shipped Optimus 31 / 75 mm)."""
-
-    optimizer: str = "adam"
-    max_evals: int = 50
-    engine: str = "mjx"
-    loss: LossConfig = DEFAULT_LOSS
-    stopping: bool = False
-    # the paper's Table 4 mode: perturb the best controls every ``BASIN_HOPPING['hop_every']``
-    # iterations and go on within the same budget (``optim.BasinHopping``)
-    basin_hopping: bool = False
-    seed: int = 0
-    checkpoint: str | None = None
-    # 0: windows one after another; R >= 1: all windows together, R rounds of multiple shooting
-    # (``diffphy.reconstruct.reconstruct_in_parallel``)
-    parallel_rounds: int = 0
-    # windows one after another: a window that falls is optimized again from the kinematic state
-    # at its start (``diffphy.reconstruct.FallTest``)
-    recover: bool = True
-    # the 3D keypoints the loss compares with: the motion's own ("observed"), or the fitted
-    # skeleton's pose (IK, "skeleton"): a prior cleaned of what no body of one size can do
-    # (bones that change length from frame to frame, detector noise)
-    targets3d: str = "observed"
 
 
 def diffphy_optimizer(name: str, checkpoint: str | None = None) -> optim.Optimizer:

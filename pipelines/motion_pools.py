@@ -81,7 +81,8 @@ def windows(clips, heights, seeds, name: str):
     from body_models.fit import initialise
     from body_models.model_files import physics_model
     from motion_recon import physics
-    from motion_recon.diffphy.loss import DEFAULT_LOSS, WindowData
+    from motion_recon.configs import DEFAULT_LOSS
+    from motion_recon.diffphy.loss import WindowData
     from motion_recon.diffphy.reconstruct import window_starts
     from motion_recon.diffphy.tasks import DiffPhyTasks, stack_windows
 

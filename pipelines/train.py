@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from motion_recon.meta.train import TrainConfig, train
+from motion_recon.configs import TrainConfig
+from motion_recon.meta.train import train
 from pipelines.registry import build_family, build_rule
 
 

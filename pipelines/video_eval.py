@@ -32,7 +32,8 @@ from motion_recon.perception.detector import MAX_PEOPLE, bundled_model
 from motion_recon.perception.keypoint_files import read_keypoints, write_keypoints
 from motion_recon.perception.video_io import VideoInfo
 from motion_recon.result_file import MotionResult
-from pipelines.video import VideoConfig, reconstruct_detections
+from pipelines.configs import VideoConfig
+from pipelines.video import reconstruct_detections
 from pipelines.video_process import isolated, open_dataset_video
 
 # The kinematic baseline's metrics in a result file's metrics: this prefix and the metric's name

@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from motion_recon.functions.benchmark import BenchmarkConfig, Record, starting_points, tune_first_order
+from motion_recon.configs import BenchmarkConfig
+from motion_recon.functions.benchmark import Record, starting_points, tune_first_order
 from motion_recon.functions.paper import agrees, load_paper_table
 from motion_recon.functions.profiles import (
     iteration_ratios, iterations_to_reach, performance_profile, performance_ratios,

@@ -119,3 +119,36 @@ def test_a_bad_input_exits_2_with_one_line_and_leaves_the_output_alone(bad_files
     assert result.stdout.strip() == "" and out.read_bytes() == b"old output"
     child = capfd.readouterr()  # what a child process (the video process) wrote to the terminal
     assert child.out == child.err == "", child
+
+
+def test_the_command_line_imports_no_jax():
+    """``recon --help`` and option parsing stay fast: JAX loads only when a command runs."""
+    import subprocess
+    import sys
+
+    code = "import sys, pipelines.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'jaxlib', 'mujoco')))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_option_defaults_are_the_config_defaults():
+    from typer.main import get_command
+
+    from motion_recon.configs import BenchmarkConfig, TrainConfig
+    from pipelines.configs import MocapConfig, VideoConfig
+
+    commands = get_command(app).commands
+    expected = {
+        ("video", "max_evals"): VideoConfig().max_evals, ("video", "optimizer"): VideoConfig().optimizer,
+        ("video", "seed"): VideoConfig().seed, ("demo", "max_evals"): VideoConfig().max_evals,
+        ("mocap", "max_evals"): MocapConfig().max_evals, ("mocap", "optimizer"): MocapConfig().optimizer,
+        ("mocap", "engine"): MocapConfig().engine, ("mocap", "parallel"): MocapConfig().parallel_rounds,
+        ("eval", "optimizer"): MocapConfig().optimizer,
+        ("train", "steps"): TrainConfig().steps, ("train", "batch"): TrainConfig().batch,
+        ("train", "trunc"): TrainConfig().trunc, ("train", "tasks"): TrainConfig().tasks,
+    }
+    for (command, option), value in expected.items():
+        params = {p.name: p for p in commands[command].params}
+        assert params[option].default == value, (command, option)
+    bench = {p.name: p for p in commands["bench"].commands["functions"].params}
+    assert bench["iters"].default == BenchmarkConfig.iterations and bench["start_range"].default == BenchmarkConfig.start_range

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from motion_recon import optim
-from motion_recon.diffphy.loss import LossConfig, WindowData, pd_targets, window_loss
+from motion_recon.configs import LossConfig
+from motion_recon.diffphy.loss import WindowData, pd_targets, window_loss
 from motion_recon.diffphy.reconstruct import FallTest, reconstruct, window_starts
 from motion_recon.perception.cameras import Camera
 from motion_recon.metrics import mpjpe_g

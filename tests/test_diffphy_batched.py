@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from motion_recon import optim
-from motion_recon.diffphy.loss import LossConfig
+from motion_recon.configs import LossConfig
 from motion_recon.diffphy.reconstruct import reconstruct_in_parallel
 from motion_recon.diffphy.tasks import DiffPhyTasks, stack_windows, task_loss
 from motion_recon.metrics import mpjpe_g

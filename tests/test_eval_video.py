@@ -158,7 +158,7 @@ def test_h36m_missing_video_nobody_and_camera_mismatch_are_failure_rows(h36m_run
 
 
 def test_the_eval_budget_defaults_to_the_config_dataclasses():
-    from pipelines.mocap import MocapConfig
+    from pipelines.configs import MocapConfig
 
     assert MOCAP_MAX_EVALS == MocapConfig.max_evals
 
@@ -231,7 +231,7 @@ def test_a_rerun_reads_the_kept_detections_instead_of_detecting(h36m_run, monkey
 
 def test_settings_the_dataset_decides_are_refused_in_one_line(tmp_path):
     from pipelines.evaluate import evaluate as run_evaluation
-    from pipelines.video import VideoConfig
+    from pipelines.configs import VideoConfig
 
     for args, message in [
         (["--input", "images"], "'images' is not one of"),

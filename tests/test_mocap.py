@@ -207,7 +207,7 @@ def test_an_interrupted_eval_resumes_where_it_stopped_and_gives_the_uninterrupte
     callback) is resumed; only the second sequence is reconstructed again, and every metric
     equals an uninterrupted run's (wall time aside). Another setting (seed) reuses no file."""
     import pipelines.evaluate as flow
-    from pipelines.mocap import MocapConfig
+    from pipelines.configs import MocapConfig
 
     h36m_tree(tmp_path / "h36m", read_npz(WALK).resampled(50.0).keypoints, frames=430)  # 30 frames each
     root, config = tmp_path / "h36m", MocapConfig(max_evals=1)

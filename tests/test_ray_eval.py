@@ -66,7 +66,7 @@ def test_eval_on_ray_gives_the_local_metrics_and_result_files(local_ray, tmp_pat
     the window programs once into the persistent compilation cache, which the Ray worker then reads
     instead of compiling them again (~90 s on a loaded core)."""
     from pipelines.evaluate import evaluate, result_path
-    from pipelines.mocap import MocapConfig
+    from pipelines.configs import MocapConfig
 
     root = h36m_val_tree(tmp_path / "h36m")
     report = tmp_path / "ray.json"

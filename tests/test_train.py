@@ -9,7 +9,8 @@ import pytest
 from motion_recon.meta.tasks import FunctionTasks
 import motion_recon.io
 import motion_recon.meta.train
-from motion_recon.meta.train import TrainConfig, train
+from motion_recon.configs import TrainConfig
+from motion_recon.meta.train import train
 from motion_recon.optim.adafactor_mlp import adafactor_mlp_rule
 from motion_recon.optim.checkpoint import load_checkpoint
 

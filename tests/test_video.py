@@ -23,7 +23,8 @@ from motion_recon.perception.people import Detection, track_people
 from motion_recon.perception.video_io import probe_video
 from motion_recon.result_file import read_result
 from pipelines.cli import VIDEO_MAX_EVALS, app
-from pipelines.video import VideoConfig, isolated
+from pipelines.configs import VideoConfig
+from pipelines.video import isolated
 from pipelines.video_process import frame_range, open_video
 
 from video_files import write_video

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from motion_recon import skeleton
-from motion_recon.diffphy.loss import GroundContact, LossConfig, WindowData, window_loss
+from motion_recon.configs import LossConfig
+from motion_recon.diffphy.loss import GroundContact, WindowData, window_loss
 from pipelines.mocap import GROUNDED_WITHIN_M, grounded_feet
 
 

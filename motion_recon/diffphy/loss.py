@@ -14,7 +14,6 @@ every window of every body of one joint structure.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import jax
@@ -22,60 +21,9 @@ import jax.numpy as jnp
 
 from .. import skeleton
 from ..perception.cameras import project
+from ..configs import LossConfig
 from ..physics import rotations
 
-
-
-@dataclass(frozen=True)
-class LossConfig:
-    """Weights of the loss terms, the window length and overlap.
-
-    Windows of 10 frames that keep their first 5 (the other 5 look ahead and are optimized again
-    by the next window) reconstruct the bundled walking clip with Adam at 50 evaluations per
-    window to 16 mm MPJPE-G, against 36 mm for consecutive 5-frame windows: without look-ahead a
-    window trades balance for its own keypoints (8/4: 18 mm, 10/7: 15 mm, 15/10: 23 mm;
-    ``benchmarks/diffphy_windows.py``).
-
-    Defaults: 3D keypoint error as mean squared distance in m^2 (weight 1); 2D reprojection error
-    (windows with 2D keypoints and a camera) as mean squared distance in px^2, weight 2e-5 m^2/px^2:
-    at f = 1150 px and 5 m depth one pixel is 4.3 mm, so a pixel of 2D error weighs about as much
-    as its 3D equivalent; control smoothness as the mean squared change of ``u`` between frames in
-    rad^2 (weight 1e-3: a 10 cm keypoint error weighs as much as 0.3 rad of control change per
-    frame).
-    """
-
-    window: int = 10  # simulated frames per window (0.4 s at 25 fps)
-    overlap: int = 5  # frames a window shares with the next: optimized for look-ahead, then redone
-    keypoint_weight: float = 1.0
-    keypoint2d_weight: float = 2e-5
-    smoothness_weight: float = 1e-3
-    # Video: squared ankle motion (m^2 per frame) in frames where the video shows the foot
-    # planted (``WindowData.planted``); 0 leaves the term out.
-    planted_foot_weight: float = 0.0
-    # Video: an ankle the observations put on the ground (``WindowData.ground``) is held there:
-    # its squared height above a standing ankle (m^2), and with ``ground_slide_weight`` its
-    # squared horizontal motion from a frame where it was on the ground too. Detections that
-    # jitter by centimetres otherwise make the body hop and shuffle after them. 0 leaves it out.
-    ground_contact_weight: float = 0.0
-    ground_slide_weight: float = 0.0
-    # 2D term: 0 gives the squared pixel error; c > 0 the Geman-McClure error c^2 e^2 / (c^2 + e^2)
-    # (``robust_square``), about e^2 for errors well below c px and at most c^2 for outliers (a
-    # left-right swap, another person's limb), weighted by the detector's per-joint confidence.
-    robust_2d_px: float = 0.0
-    # 2D term: weight of each frame's mean error (the whole body shifted in the image) beside the
-    # joints' errors about it; below 1 discounts the shifts of a detector's crop, which move every
-    # keypoint of a frame together (1: the plain mean square).
-    image_shift_weight: float = 1.0
-    # Residual root force (as SimPoE's residual force control): a per-frame 6-D wrench on the
-    # root, free in the optimization, penalised by this weight times its mean square in units of
-    # body weight (m g; torque m g x 1 m); 0 leaves it out (the controls are the joints' alone).
-    residual_force_weight: float = 0.0
-    # Parallel windows (``reconstruct_in_parallel``): squared gap (``state_gap``) between the
-    # simulated state at the next window's start frame and that window's start state.
-    continuity_weight: float = 1.0
-
-
-DEFAULT_LOSS = LossConfig()
 RESIDUAL_ROWS = 2  # rows of 3 in ``u`` per frame for the root wrench: force, torque
 
 

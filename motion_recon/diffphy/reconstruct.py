@@ -25,7 +25,8 @@ import numpy as np
 
 from .. import skeleton
 from ..optim import Budget, minimize_batch
-from .loss import DEFAULT_LOSS, GroundContact, LossConfig, NextStart, WindowData, control_rows, loss_function, pd_targets, split_controls
+from ..configs import DEFAULT_LOSS, LossConfig
+from .loss import GroundContact, NextStart, WindowData, control_rows, loss_function, pd_targets, split_controls
 
 
 PELVIS, THORAX = skeleton.INDEX["pelvis"], skeleton.INDEX["thorax"]

@@ -13,7 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..meta.tasks import TaskBatch
-from .loss import DEFAULT_LOSS, LossConfig, WindowData, control_rows, window_loss
+from ..configs import DEFAULT_LOSS, LossConfig
+from .loss import WindowData, control_rows, window_loss
 
 
 @functools.lru_cache(maxsize=8)

@@ -11,10 +11,9 @@ processes, concurrently with the first-order work in this process.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import zlib
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Callable
 
 import jax
@@ -23,46 +22,16 @@ import numpy as np
 import threadpoolctl
 
 from motion_recon import optim
-from motion_recon.functions.library import FUNCTIONS, make_problem
+from motion_recon.configs import BenchmarkConfig
+from motion_recon.functions.library import make_problem
 from motion_recon.optim.first_order import GradientOptimizer
 from motion_recon.optim.learned import LearnedOptimizer
 from motion_recon.optim.quasi_newton import ScipyOptimizer
 
-PAPER_DIMS = (2, 10, 20, 50, 100, 250, 500, 1000)
-BASELINES = ("bfgs", "adam", "gd-momentum")
 # lanes (learning rates x starts x dimension) one compiled call holds; larger grids run in chunks
 _LANES_PER_CALL = 64 * 100 * 100
 # starts x N^2 (preconditioner, attention) one compiled call of a learned optimizer holds
 _LEARNED_LANES_PER_CALL = 64 * 100 * 100
-
-
-@dataclass(frozen=True)
-class BenchmarkConfig:
-    """What to run; the defaults are the paper's protocol."""
-
-    functions: tuple[str, ...] = tuple(FUNCTIONS)
-    dims: tuple[int, ...] = PAPER_DIMS
-    optimizers: tuple[str, ...] = BASELINES
-    starts: int = 64
-    iterations: int = 200
-    seed: int = 0
-    start_range: float = 10.0
-    learning_rates: tuple[float, ...] = tuple(np.logspace(-6, 0, 100).tolist())
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-
-    def __post_init__(self):
-        for name in self.functions:
-            if name not in FUNCTIONS:
-                raise ValueError(f"unknown function {name!r}; choose from {', '.join(FUNCTIONS)}")
-        for name in self.optimizers:
-            if name not in optim.available():
-                raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(optim.available())}")
-        if any(d < 2 for d in self.dims):
-            raise ValueError(f"dimensions must be at least 2, got {list(self.dims)}")
-        if self.starts < 1 or self.iterations < 1 or self.workers < 1 or not self.learning_rates:
-            raise ValueError("starts, iterations, workers and the learning-rate grid must be positive")
-        if not self.start_range > 0:
-            raise ValueError(f"start_range must be positive, got {self.start_range}")
 
 
 @dataclass(frozen=True)

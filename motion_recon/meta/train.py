@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from motion_recon.configs import TrainConfig
 from motion_recon.io import atomic_folder, recover_folder, write_json
 from motion_recon.meta.pes import PESState, pes_step, start_episode
 from motion_recon.meta.tasks import TaskBatch, TaskFamily
@@ -31,36 +32,6 @@ from motion_recon.plotting import pyplot
 from motion_recon.provenance import code_commit, hardware, versions
 
 OUTER_STATE, LOG, PLOT = "outer_state.npz", "training_log.json", "meta_loss.png"
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Meta-training settings; defaults follow the paper (section B, Table 7)."""
-
-    optimizer: str = "optimus"
-    tasks: str = "functions"
-    steps: int = 1000  # outer (meta) steps, one truncation each
-    batch: int = 8  # tasks per outer step, each with an antithetic pair
-    trunc: int = 10  # inner steps per truncation
-    unroll: int = 50  # inner steps per episode
-    sigma: float = 0.01
-    learning_rate: float = 5e-4
-    clip_norm: float = 3.0
-    seed: int = 0
-    checkpoint_every: int = 50  # outer steps, rounded up to an episode boundary
-    init: str | None = None  # checkpoint folder to start from (fine-tuning) instead of random weights
-
-    def __post_init__(self):
-        if self.optimizer not in ("optimus", "adafactor-mlp"):
-            raise ValueError(f"unknown learned optimizer {self.optimizer!r}; choose optimus or adafactor-mlp")
-        if self.unroll % self.trunc:
-            raise ValueError(f"unroll ({self.unroll}) must be a multiple of trunc ({self.trunc})")
-        if min(self.steps, self.batch, self.trunc) < 1 or not self.sigma > 0:
-            raise ValueError("steps, batch and trunc must be >= 1 and sigma > 0")
-
-    @property
-    def truncations_per_episode(self) -> int:
-        return self.unroll // self.trunc
 
 
 def _outer_optimizer(config: TrainConfig) -> optax.GradientTransformation:
