@@ -12,25 +12,34 @@ from IK or from the synthetic simulation), so loss curves compare directly: the 
 relative to u = 0, and the evaluations Optimus needs to reach BFGS's final loss as a fraction of
 BFGS's. Learned optimizers are recorded with their checkpoint's path and content hash.
 
+Seeds (``--seeds``): seed 0 takes the motions as they are; seed k > 0 moves every keypoint by
+``NOISE_M`` of Gaussian noise (the same for every optimizer), so the spread over seeds shows
+whether a result hangs on differences that small. Every reconstruction is kept in
+``results/diffphy_runs/`` (keyed by motion, optimizer, checkpoint content hash, budget and seed)
+and read back by a later run, so a long run goes on from where it was stopped.
+
 An optimizer is a name or ``name@checkpoint-folder`` (a learned optimizer with another checkpoint
 than the shipped one, e.g. ``optimus@data/checkpoints/optimus-diffphy-walk``, trained without the
 dance clip).
 
     python benchmarks/diffphy.py [--optimizers bfgs,optimus,adafactor-mlp,adam] [--max-evals 50]
-                                 [--synthetic 6] [--windows 24] [--name diffphy_cpu]
+                                 [--seeds 0,1,2] [--synthetic 6] [--windows 24] [--name diffphy_cpu]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import jax
 import numpy as np
 
+from motion_recon.configs import DEFAULT_LOSS
 from motion_recon.diffphy.loss import loss_function
 from motion_recon.provenance import record
 from motion_recon.io import write_json, write_text
@@ -41,6 +50,8 @@ from pipelines.mocap import diffphy_optimizer, reconstruct_motion
 from pipelines.motion_pools import TEST_CLIPS, TEST_SYNTHETIC, clip, synthetic, test_family
 
 RESULTS = Path(__file__).resolve().parent / "results"
+RUNS = RESULTS / "diffphy_runs"
+NOISE_M = 0.001  # seeds k > 0: Gaussian noise on every keypoint, metres
 COLUMNS = ("mpjpe_g", "mpjpe_pa", "foot_skate", "tv", "evals_per_window", "wall_s")
 
 
@@ -74,22 +85,43 @@ def checkpoints(optimizers) -> dict:
     return found
 
 
-def reconstruct_one(kind: str, sequence, name: str, max_evals: int) -> dict:
+def jittered(sequence, seed: int):
+    """``sequence`` as it is (seed 0) or with ``NOISE_M`` of Gaussian noise on every keypoint."""
+    if seed == 0:
+        return sequence
+    noise = np.random.default_rng([seed, 11]).normal(0.0, NOISE_M, np.shape(sequence.keypoints))
+    return replace(sequence, keypoints=np.asarray(sequence.keypoints) + noise.astype(np.asarray(sequence.keypoints).dtype))
+
+
+def reconstruct_one(kind: str, sequence, name: str, max_evals: int, seed: int) -> dict:
     start = time.perf_counter()
     optimizer, checkpoint = parse_optimizer(name)
-    result = reconstruct_motion(sequence, MocapConfig(optimizer=optimizer, max_evals=max_evals, checkpoint=checkpoint))
-    return {"sequence": sequence.name, "kind": kind, "optimizer": name, **result.metrics,
+    config = MocapConfig(optimizer=optimizer, max_evals=max_evals, checkpoint=checkpoint, seed=seed)
+    result = reconstruct_motion(jittered(sequence, seed), config)
+    return {"sequence": sequence.name, "kind": kind, "optimizer": name, "seed": seed, **result.metrics,
             "evals_per_window": float(np.mean(result.windows["nfev"])), "wall_s": time.perf_counter() - start,
-            "windows": int(len(result.windows["nfev"]))}  # fmt: skip
+            "windows": int(len(result.windows["nfev"])), "loss": DEFAULT_LOSS.__dict__, "environment": record()}  # fmt: skip
 
 
-def reconstruct_all(optimizers, max_evals: int, synthetic: int, frames: int) -> list[dict]:
-    rows = []
-    for kind, sequence in isolated(sequences, synthetic, frames):
-        for name in optimizers:
-            row = isolated(reconstruct_one, kind, sequence, name, max_evals)
-            rows.append(row)
-            print(f"{sequence.name:14s} {name:14s} " + "  ".join(f"{k} {row[k]:.2f}" for k in COLUMNS), flush=True)
+def run_path(sequence: str, name: str, hashes: dict, max_evals: int, seed: int) -> Path:
+    """Where one reconstruction is kept: the optimizer by name and, if learned, checkpoint hash."""
+    optimizer = parse_optimizer(name)[0] + (f"-{hashes[name]['sha256'][:12]}" if name in hashes else "")
+    return RUNS / f"{sequence}_{optimizer}_{max_evals}evals_seed{seed}.json"
+
+
+def reconstruct_all(optimizers, max_evals: int, synthetic: int, frames: int, seeds, hashes: dict) -> list[dict]:
+    rows, motions = [], isolated(sequences, synthetic, frames)
+    for seed in seeds:
+        for kind, sequence in motions:
+            for name in optimizers:
+                path = run_path(sequence.name, name, hashes, max_evals, seed)
+                if not path.exists():
+                    write_json(path, isolated(reconstruct_one, kind, sequence, name, max_evals, seed))
+                row = {**json.loads(path.read_text()), "optimizer": name}
+                if row["loss"] != DEFAULT_LOSS.__dict__:
+                    raise SystemExit(f"{path}: made with another loss ({row['loss']}); move it away to rerun")
+                rows.append(row)
+                print(f"{sequence.name:14s} {name:14s} seed {seed} " + "  ".join(f"{k} {row[k]:.2f}" for k in COLUMNS), flush=True)
     return rows
 
 
@@ -152,9 +184,17 @@ def evaluations_to_reach(runs: list[dict], references: list[dict]) -> list[float
     return reached
 
 
+def _mean_and_spread(rows: list[dict], column: str) -> str:
+    """The mean of ``column`` over ``rows``; with several seeds, ± the standard deviation over
+    seeds of the per-seed means."""
+    seeds = sorted({r["seed"] for r in rows})
+    per_seed = [np.mean([r[column] for r in rows if r["seed"] == s]) for s in seeds]
+    return f"{np.mean(per_seed):.2f}" + (f" ± {np.std(per_seed):.2f}" if len(seeds) > 1 else "")
+
+
 def markdown(rows: list[dict], optimizers, fixed: dict) -> str:
-    """The Table 1 layout (mean per input kind and optimizer), the per-sequence rows and the
-    fixed-window summary, as markdown."""
+    """The Table 1 layout (mean per input kind and optimizer, ± the spread over seeds), the
+    per-sequence rows and the fixed-window summary, as markdown."""
     header = "| input | optimizer | MPJPE-G mm | MPJPE-PA mm | foot skate % | TV | evals/window | wall s |"
     lines = [header, "|" + "---|" * 8]
     groups = [(kind, [r for r in rows if r["kind"] == kind]) for kind in ("real", "synthetic")]
@@ -164,7 +204,7 @@ def markdown(rows: list[dict], optimizers, fixed: dict) -> str:
         for name in optimizers:
             mine = [r for r in members if r["optimizer"] == name]
             if mine:
-                lines.append(f"| {label} | {name} | " + " | ".join(f"{np.mean([r[c] for r in mine]):.2f}" for c in COLUMNS) + " |")
+                lines.append(f"| {label} | {name} | " + " | ".join(_mean_and_spread(mine, c) for c in COLUMNS) + " |")
     lines += ["", "| fixed windows | median final / start loss | evals to BFGS's final loss / BFGS's evals (median) | windows reaching it "
               "| evals to Adam's final loss (median) | windows reaching it |", "|---|---|---|---|---|---|"]  # fmt: skip
     for name, entry in fixed["summary"].items():
@@ -180,19 +220,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--optimizers", default="bfgs,optimus,adafactor-mlp,adam")
     parser.add_argument("--max-evals", type=int, default=50)
+    parser.add_argument("--seeds", default="0", help="comma-separated; k > 0 jitters the keypoints by NOISE_M")
     parser.add_argument("--synthetic", type=int, default=len(TEST_SYNTHETIC), help="synthetic sequences")
     parser.add_argument("--frames", type=int, default=40, help="frames per synthetic sequence")
     parser.add_argument("--windows", type=int, default=24, help="fixed windows in part 2")
     parser.add_argument("--name", default="diffphy_cpu")
     args = parser.parse_args()
     optimizers = [o.strip() for o in args.optimizers.split(",") if o.strip()]
-    rows = reconstruct_all(optimizers, args.max_evals, args.synthetic, args.frames)
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    hashes = checkpoints(optimizers)
+    rows = reconstruct_all(optimizers, args.max_evals, args.synthetic, args.frames, seeds, hashes)
     fixed = fixed_windows(optimizers, args.max_evals, args.windows)
     table = markdown(rows, optimizers, fixed)
     print("\n" + table)
     path = RESULTS / f"{args.name}.json"
-    write_json(path, {"environment": record(), "settings": vars(args), "checkpoints": checkpoints(optimizers),
-                      "sequences": rows, "fixed_windows": fixed, "loss": MocapConfig().loss.__dict__})  # fmt: skip
+    write_json(path, {"environment": record(), "settings": vars(args), "checkpoints": hashes,
+                      "sequences": rows, "fixed_windows": fixed, "loss": DEFAULT_LOSS.__dict__})  # fmt: skip
     write_text(path.with_suffix(".md"), table)
     print(f"wrote {path} and {path.with_suffix('.md')}")
 
