@@ -317,12 +317,15 @@ def _run_video(video: Path, config, out: Path | None, overlay: Path | None, json
 
 
 def _video_config(optimizer, max_evals, start, end, max_frames, focal, person_index, keypoints, stopping, checkpoint, seed,
-                  camera=None, residual_force=None, estimate_focal=False, basin_hopping=False):
+                  camera=None, residual_force=None, estimate_focal=False, basin_hopping=False, ground_contact=None):
     from dataclasses import replace
 
     loss = VIDEO_LOSS if residual_force is None else replace(VIDEO_LOSS, residual_force_weight=residual_force)
-    if loss.residual_force_weight < 0:
-        fail(f"--residual-force must be 0 (off) or positive, got {residual_force:g}")
+    if ground_contact is not None:
+        loss = replace(loss, ground_contact_weight=ground_contact, ground_slide_weight=ground_contact)
+    for option, value in (("residual-force", residual_force), ("ground-contact", ground_contact)):
+        if value is not None and value < 0:
+            fail(f"--{option} must be 0 (off) or positive, got {value:g}")
     return VideoConfig(
         loss=loss, optimizer=optimizer, max_evals=max_evals, start=start,
         end=end, max_frames=max_frames, focal=focal, estimate_focal=estimate_focal,
@@ -347,6 +350,7 @@ def video_command(
     estimate_focal: Annotated[bool, typer.Option("--estimate-focal", help="Without --focal or --camera, estimate the focal length from the body's perspective.")] = False,
     camera: Annotated[Optional[str], typer.Option(help="Calibrated camera: OpenCV YAML, JSON (K, dist, R, t), Pose2Sim TOML (FILE#NAME for one of several), or a result file (.h5).")] = None,
     residual_force: Annotated[Optional[float], typer.Option(parser=number("residual-force"), metavar="NUMBER", help=f"Penalty weight of a residual root force (0: none; default: {VIDEO_LOSS.residual_force_weight:g}).")] = None,
+    ground_contact: Annotated[Optional[float], typer.Option(parser=number("ground-contact"), metavar="NUMBER", help=f"Weight that holds an ankle the detections put on the ground there and in place (0: off, e.g. for stairs or a slope; default: {VIDEO_LOSS.ground_contact_weight:g}).")] = None,
     person_index: Annotated[int, typer.Option(parser=integer("person-index"), metavar="INTEGER", help="Which person: 0 the most prominent, 1 the next...")] = VideoConfig.person_index,
     keypoints: Annotated[Optional[Path], typer.Option(help="Precomputed 2D keypoints (COCO-style JSON or .npz); skips detection.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the summary and metrics as JSON here.")] = None,
@@ -357,7 +361,7 @@ def video_command(
 ) -> None:
     """Reconstruct the person in a video in physical simulation."""
     config = _video_config(optimizer, max_evals, start, end, max_frames, focal, person_index, keypoints, stopping,
-                           checkpoint, seed, camera, residual_force, estimate_focal, basin_hopping)  # fmt: skip
+                           checkpoint, seed, camera, residual_force, estimate_focal, basin_hopping, ground_contact)  # fmt: skip
     _run_video(video, config, out, overlay, json_path)
 
 

@@ -30,7 +30,7 @@ from motion_recon.perception.cameras import Camera
 from motion_recon.perception.left_right import unswap
 from motion_recon.perception.people import select_person
 from motion_recon.result_file import read_result
-from pipelines.cli import MOCAP_MAX_EVALS, app
+from pipelines.cli import app
 from pipelines.video import person_span, trimmed
 from pipelines.video_process import isolated, open_video
 
@@ -155,12 +155,6 @@ def test_h36m_missing_video_nobody_and_camera_mismatch_are_failure_rows(h36m_run
     assert ("SittingDown 1.54138969.mp4: camera '54138969' is calibrated for 1000x1002 images, the video is 640x360"
             in failures["S11/SittingDown 1"])  # fmt: skip
     assert "failed:" in result.output and "Traceback" not in result.output
-
-
-def test_the_eval_budget_defaults_to_the_config_dataclasses():
-    from pipelines.configs import MocapConfig
-
-    assert MOCAP_MAX_EVALS == MocapConfig.max_evals
 
 
 AIST_SEQUENCE = "gBR_sBM_c06_d06_mBR4_ch06"  # the first of the aist15 split (frames 1-120)

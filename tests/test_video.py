@@ -22,8 +22,7 @@ from motion_recon.perception.cameras import Camera
 from motion_recon.perception.people import Detection, track_people
 from motion_recon.perception.video_io import probe_video
 from motion_recon.result_file import read_result
-from pipelines.cli import VIDEO_MAX_EVALS, app
-from pipelines.configs import VideoConfig
+from pipelines.cli import app
 from pipelines.video import isolated
 from pipelines.video_process import frame_range, open_video
 
@@ -230,6 +229,7 @@ def test_bad_input_gives_one_line_and_keeps_existing_outputs(tmp_path):
         ([str(CLIP), "--camera", str(tmp_path / "calib.yml")], "calib.yml: no such camera file"),
         ([str(CLIP), "--camera", str(not_video)], "notes.mp4: unknown camera file type '.mp4'"),
         ([str(CLIP), "--residual-force", "-1"], "--residual-force must be 0 (off) or positive, got -1"),
+        ([str(CLIP), "--ground-contact", "-2"], "--ground-contact must be 0 (off) or positive, got -2"),
     ]
     for args, message in cases:
         result = runner.invoke(app, ["video", *args, "--out", str(out)])
@@ -237,10 +237,6 @@ def test_bad_input_gives_one_line_and_keeps_existing_outputs(tmp_path):
         assert message in result.output and "Traceback" not in result.output, (args, result.output)
         assert len(result.output.strip().splitlines()[-1]) > 0
     assert out.read_bytes() == b"old result"
-
-
-def test_recon_video_and_demo_default_to_the_config_budget():
-    assert VIDEO_MAX_EVALS == VideoConfig.max_evals
 
 
 def test_opencv_and_mediapipe_stayed_out_of_this_process():

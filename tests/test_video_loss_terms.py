@@ -9,7 +9,7 @@ import pytest
 from motion_recon import skeleton
 from motion_recon.configs import LossConfig
 from motion_recon.diffphy.loss import GroundContact, WindowData, window_loss
-from pipelines.mocap import GROUNDED_WITHIN_M, grounded_feet
+from pipelines.mocap import GROUNDED_SPEED_M_S, GROUNDED_WITHIN_M, grounded_feet
 
 
 def test_an_ankle_is_on_the_ground_while_observed_near_a_standing_ankles_height():
@@ -19,7 +19,17 @@ def test_an_ankle_is_on_the_ground_while_observed_near_a_standing_ankles_height(
     keypoints[:, skeleton.ANKLES[0], 2] = ground + ankle + np.array([0.0, GROUNDED_WITHIN_M - 1e-3,
                                                                      GROUNDED_WITHIN_M + 1e-3, np.nan])  # fmt: skip
     keypoints[:, skeleton.ANKLES[1], 2] = ground + ankle + np.array([0.3, -0.02, 0.0, 0.0])
-    assert grounded_feet(keypoints, ground, ankle).tolist() == [[1, 0], [1, 1], [0, 1], [0, 1]]
+    assert grounded_feet(keypoints, ground, ankle, fps=25.0).tolist() == [[1, 0], [1, 1], [0, 1], [0, 1]]
+
+
+def test_an_ankle_that_moves_sideways_fast_is_not_on_the_ground_however_low():
+    fps, ground, ankle = 25.0, 0.0, 0.08
+    keypoints = np.zeros((5, 17, 3))
+    keypoints[:, :, 2] = ground + ankle
+    # right ankle: still, then one frame at 0.9x the speed limit, then at 1.1x (central differences)
+    step = GROUNDED_SPEED_M_S / fps
+    keypoints[:, skeleton.ANKLES[0], 0] = np.cumsum([0.0, 0.0, 0.9 * 2 * step, 0.0, 1.1 * 2 * step])
+    assert grounded_feet(keypoints, ground, ankle, fps).tolist() == [[1, 1], [1, 1], [1, 1], [0, 1], [0, 1]]
 
 
 class _FixedMotion:
