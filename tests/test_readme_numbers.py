@@ -113,14 +113,28 @@ def test_the_bundled_clip_table_and_its_spread_match_video_cpu():
                                     run["verdict"]["seconds_per_10s_of_video"],
                                     *[run["physics"][k] for k in (*metrics, "residual_force_pct")],
                                     *[run["kinematic"][k] for k in metrics]])  # fmt: skip
-    ratio = {k: [run["physics"][k] / run["kinematic"][k] for run in runs] for k in metrics}
+    ratio = _clip_ratios(runs)
     seconds = [run["verdict"]["seconds_per_10s_of_video"] for run in runs]
+    before, ungated, shift = (_clip_ratios(result(f"video_cpu_{name}.json")["runs"])
+                              for name in ("before_ground", "ground", "shift_ground"))  # fmt: skip
     assert_quoted(
-        f"**{np.mean(ratio['mpjpe_2d']):.3f} ± {np.std(ratio['mpjpe_2d']):.3f}** of the baseline's reprojection error",
-        f"{np.mean(ratio['tv']):.3f} ± {np.std(ratio['tv']):.3f} of its TV",
-        f"{np.mean(ratio['foot_skate']):.2f} ± {np.std(ratio['foot_skate']):.2f} of its foot skate",
+        f"**{_spread(ratio['mpjpe_2d'])}** of the baseline's reprojection error",
+        f"{_spread(ratio['tv'])} of its TV and {_spread(ratio['foot_skate'])} of its foot skate",
         f"{min(seconds):.0f}-{max(seconds):.0f} s per 10 s of video",
+        f"reprojection error was {_spread(before['mpjpe_2d'])} of the baseline's and the foot skate "
+        f"{_spread(before['foot_skate'], 2)}",
+        f"it was {_spread(ungated['mpjpe_2d'])} and {_spread(ungated['foot_skate'])}",
+        f"{_spread(shift['mpjpe_2d'])} and {_spread(shift['foot_skate'])}",
     )
+
+
+def _clip_ratios(runs: list[dict]) -> dict[str, list[float]]:
+    """Per metric, each bundled-clip run's physics value over its kinematic baseline's."""
+    return {k: [r["physics"][k] / r["kinematic"][k] for r in runs] for k in ("mpjpe_2d", "tv", "foot_skate")}
+
+
+def _spread(values, digits: int = 3) -> str:
+    return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}"
 
 
 METRICS = ("mpjpe_2d", "pa_mpjpe", "w_mpjpe", "tv")
@@ -137,9 +151,10 @@ def test_the_semisynthetic_tuning_table_matches_its_two_result_files():
 
 
 GROUND_TUNING = {  # README row -> video_semisynthetic_ground_tuning_<name>_cpu.json
-    "none (the default)": "plain", "none, detections One-Euro smoothed": "smoothed", "shift 0.2": "shift",
+    "none (the default before)": "plain", "none, detections One-Euro smoothed": "smoothed", "shift 0.2": "shift",
     "ground 10, slide 10": "ground10", "ground 3, slide 3": "ground3", "shift 0.2, ground 3, slide 1": "shift_ground3_slide1",
-    "shift 0.2, ground 1, slide 1": "shift_ground1",
+    "shift 0.2, ground 1, slide 1": "shift_ground1", "ground 1, slide 1": "ground1",
+    "ground 1, slide 1, only low and slow ankles (the default)": "gated",
 }
 
 
@@ -157,8 +172,6 @@ def test_the_ground_contact_tuning_table_matches_its_result_files():
 def test_the_ground_contact_candidate_sentences_match_its_semisynthetic_and_bundled_clip_runs():
     run = result("video_semisynthetic_shift_ground_cpu.json")
     mean, sequences = run["mean"], run["sequences"]
-    clip = result("video_cpu_shift_ground.json")["runs"]
-    ratio = {k: [r["physics"][k] / r["kinematic"][k] for r in clip] for k in ("mpjpe_2d", "foot_skate")}
     assert not any(s["falls"] for s in sequences)
     assert_quoted(
         f"{len(run['runs'])} runs): foot skate {mean['physics_foot_skate']:.1f} % against the detections' "
@@ -167,21 +180,27 @@ def test_the_ground_contact_candidate_sentences_match_its_semisynthetic_and_bund
         f"{mean['physics_tv']:.2f} against {mean['kinematic_tv']:.2f} and no fall in {len(run['runs'])} runs",
         f"only {sum(s['within_bounds'] for s in sequences)} of {len(sequences)} sequences within the bounds",
         f"(mean {mean['physics_mpjpe_2d']:.1f} against {mean['kinematic_mpjpe_2d']:.1f} px)",
-        f"foot skate to {np.mean(ratio['foot_skate']):.3f} ± {np.std(ratio['foot_skate']):.3f} of the baseline's",
-        f"detections to {np.mean(ratio['mpjpe_2d']):.3f} ± {np.std(ratio['mpjpe_2d']):.3f} of it",
     )  # fmt: skip
+
+
+SEMISYNTHETIC_ROWS = {  # README row of the three-seed table -> its result file
+    "physics, mean": "video_semisynthetic_default_adam150_cpu.json",
+    "physics without the ground-contact term": "video_semisynthetic_before_ground_cpu.json",
+    "physics, the term at every low ankle": "video_semisynthetic_ground_cpu.json",
+}
 
 
 def test_the_semisynthetic_table_and_the_untuned_ranges_match_the_three_seed_run():
     run = result("video_semisynthetic_default_adam150_cpu.json")
     sequences, mean = run["sequences"], run["mean"]
     rows = table("| | MPJPE-2d px | PA-MPJPE mm | W-MPJPE mm | TV | foot skate % | falls |")
-    within = sum(s["within_bounds"] for s in sequences)
-    for kind in ("physics", "kinematic"):
-        values = [mean[f"{kind}_{k}"] for k in (*METRICS, "foot_skate")]
-        if kind == "physics":
-            values += [sum(s["falls"] for s in sequences), len(run["runs"]), within, len(sequences)]
-        assert_cells(row(rows, f"{kind}, mean"), values)
+    for label, name in SEMISYNTHETIC_ROWS.items():
+        other = result(name)
+        values = [other["mean"][f"physics_{k}"] for k in (*METRICS, "foot_skate")]
+        values += [sum(s["falls"] for s in other["sequences"]), len(other["runs"]),
+                   sum(s["within_bounds"] for s in other["sequences"]), len(other["sequences"])]  # fmt: skip
+        assert_cells(row(rows, label), values)
+    assert_cells(row(rows, "kinematic, mean"), [mean[f"kinematic_{k}"] for k in (*METRICS, "foot_skate")])
     untuned = [s for s in sequences if s["untuned"]]
 
     def span(key: str, digits: int = 1) -> str:
@@ -195,6 +214,27 @@ def test_the_semisynthetic_table_and_the_untuned_ranges_match_the_three_seed_run
         f"no fall in {runs} runs" if not any(s["falls"] for s in untuned) else "(falls on untuned sequences)",
         f"{sum(s['within_bounds'] for s in untuned)} of {len(untuned)} are within the bounds for every seed",
     )
+
+
+def test_the_runs_sentences_match_its_run_files():
+    """The 0.8 s run, the one sequence out of the bounds: per seed and on the mean, for the default,
+    the term at every low ankle, and without the term."""
+    def run_of(name: str) -> dict:
+        return next(s for s in result(name)["sequences"] if s["sequence"] == "mocap_run")
+
+    def per_seed(tag: str, key: str) -> str:
+        files = [result(f"video_semisynthetic/mocap_run_default_adam150{tag}_seed{k}.json") for k in range(3)]
+        return ", ".join(f"{r['physics'][key] / r['kinematic'][key]:.2f}x" for r in files)
+
+    default, ungated, before = (run_of(f"video_semisynthetic_{name}_cpu.json") for name in ("default_adam150", "ground", "before_ground"))
+    pm = lambda s, key: f"{s[key][0]:.1f} ± {s[key][1]:.1f}"  # noqa: E731
+    ungated_tag = "_image_shift1_ground_contact1_ground_slide1"
+    assert_quoted(
+        f"PA-MPJPE {pm(ungated, 'physics_pa_mpjpe')} mm against {pm(before, 'physics_pa_mpjpe')} without it and the "
+        f"detections' {pm(ungated, 'kinematic_pa_mpjpe')} (per seed {per_seed(ungated_tag, 'pa_mpjpe')} of the detections')",
+        f"PA-MPJPE {per_seed('', 'pa_mpjpe')} of the detections' for seeds 0-2 (2D error {per_seed('', 'mpjpe_2d')}), "
+        f"{pm(default, 'physics_pa_mpjpe')} mm on the mean against {pm(before, 'physics_pa_mpjpe')} without the term",
+    )  # fmt: skip
 
 
 def test_the_camera_fit_numbers_match_camera_fit():
