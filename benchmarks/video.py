@@ -54,9 +54,8 @@ def jittered(frames: list, seed: int) -> list:
 def run(optimizer: str, max_evals: int, seed: int, loss: str = "") -> dict:
     """One reconstruction of the clip with its overlay (``loss``: video loss changes,
     ``name=value,...``); times and metrics."""
-    from pipelines.configs import VIDEO_LOSS, VideoConfig
-    from pipelines.video import (isolated as in_own_process, loss_changes, open_video, reconstruct_detections,
-                                 render_overlay)  # fmt: skip
+    from pipelines.configs import VIDEO_LOSS, VideoConfig, loss_changes
+    from pipelines.video import isolated as in_own_process, open_video, reconstruct_detections, render_overlay
 
     started = time.perf_counter()
     config = VideoConfig(optimizer=optimizer, max_evals=max_evals, seed=seed, loss=replace(VIDEO_LOSS, **loss_changes(loss)))

@@ -192,7 +192,7 @@ class Variant:
 
     @property
     def name(self) -> str:
-        from pipelines.video import loss_changes
+        from pipelines.configs import loss_changes
 
         overrides = "".join(f"_{key.replace('_weight', '')}{value:g}" for key, value in loss_changes(self.loss).items())
         return (f"{self.camera_mode}_{self.optimizer}{self.max_evals}{overrides}"
@@ -205,8 +205,8 @@ class Variant:
 
 def run_one(index: int, seed: int, variant: Variant) -> dict:
     """One sequence, one seed: reconstruct through the keypoints path and score."""
-    from pipelines.configs import VIDEO_LOSS, VideoConfig
-    from pipelines.video import loss_changes, reconstruct_detections
+    from pipelines.configs import VIDEO_LOSS, VideoConfig, loss_changes
+    from pipelines.video import reconstruct_detections
 
     name = SEQUENCES[index]
     world, fps = motion(name)
@@ -340,8 +340,7 @@ def main() -> None:
                         help="the loss's planted feet on running medians of the ankle tracks (VideoConfig.planted_median_frames)")
     parser.add_argument("--name", default=None, help="result name (default: video_semisynthetic_<variant>_cpu)")
     args = parser.parse_args()
-    from pipelines.configs import VIDEO_LOSS
-    from pipelines.video import loss_changes
+    from pipelines.configs import VIDEO_LOSS, loss_changes
 
     variant = Variant(args.camera, args.optimizer, args.max_evals, args.loss, args.smooth, args.targets3d,
                       args.estimate_focal, args.velocity_half_width, args.planted_median_frames)  # fmt: skip

@@ -30,11 +30,6 @@ from pipelines.video_process import isolated, open_video
 STAGES = ("decode", "detect", "initialise", "optimize")
 
 
-def loss_changes(text: str) -> dict[str, float]:
-    """``LossConfig`` fields from ``name=value,...`` (e.g. ``residual_force_weight=0.1``)."""
-    pairs = [item.split("=") for item in text.split(",") if item]
-    return {name.strip(): float(value) for name, value in pairs}
-
 # stage name, items done, items in all (None while unknown)
 Progress = Callable[[str, int, int | None], None]
 
