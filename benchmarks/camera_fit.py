@@ -17,10 +17,11 @@ import numpy as np
 
 from motion_recon.provenance import record
 from motion_recon.io import write_json, write_text
+from motion_recon.datasets.semisynthetic import detections, virtual_camera
 from motion_recon.perception.camera_fit import estimate_focal, fit_camera, intrinsics
 from motion_recon.perception.left_right import unswap
 from motion_recon.perception.people import select_person
-from video_semisynthetic import SEQUENCES, TUNING, detections, motion, virtual_camera
+from video_semisynthetic import SEQUENCES, TUNING, motion
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

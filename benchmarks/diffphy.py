@@ -10,7 +10,12 @@ per window, wall time.
 Part 2, fixed windows: every optimizer minimises the same windows of the test pool (start states
 from IK or from the synthetic simulation), so loss curves compare directly: the final loss
 relative to u = 0, and the evaluations Optimus needs to reach BFGS's final loss as a fraction of
-BFGS's. Learned optimizers are recorded with their checkpoint's path and content hash.
+BFGS's, and the evaluations every other optimizer needs to reach Adam's final loss. Learned
+optimizers are recorded with their checkpoint's path and content hash.
+
+Part 3, video-style windows: the same on windows of the test pool's video-style windows (its
+motions through virtual cameras by a virtual detector, scored with ``recon video``'s loss;
+``pipelines.motion_pools.video_test_family``).
 
 Seeds (``--seeds``): seed 0 takes the motions as they are; seed k > 0 moves every keypoint by
 ``NOISE_M`` of Gaussian noise (the same for every optimizer), so the spread over seeds shows
@@ -47,7 +52,7 @@ from motion_recon.optim import Budget
 from motion_recon.optim.checkpoint import checkpoint_hash
 from pipelines.configs import MocapConfig
 from pipelines.mocap import diffphy_optimizer, reconstruct_motion
-from pipelines.motion_pools import TEST_CLIPS, TEST_SYNTHETIC, clip, synthetic, test_family
+from pipelines.motion_pools import TEST_CLIPS, TEST_SYNTHETIC, clip, synthetic, test_family, video_test_family
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUNS = RESULTS / "diffphy_runs"
@@ -125,13 +130,15 @@ def reconstruct_all(optimizers, max_evals: int, synthetic: int, frames: int, see
     return rows
 
 
-def window_traces(name: str, max_evals: int, count: int) -> tuple[list[int], list[dict]]:
-    """Loss traces of optimizer ``name`` on ``count`` windows of the test pool (the same windows
-    for every optimizer: the pool and the choice are seeded)."""
-    family = test_family()
+POOLS = {"mocap": test_family, "video": video_test_family}
+
+
+def window_traces(name: str, max_evals: int, count: int, pool: str) -> tuple[list[int], list[dict]]:
+    """Loss traces of optimizer ``name`` on ``count`` windows of the test pool's ``pool``
+    windows (``POOLS``; the same windows for every optimizer: the pool and the choice are seeded)."""
+    family = POOLS[pool]()
     chosen = np.random.default_rng(0).choice(family.size, size=min(count, family.size), replace=False)
-    loss = loss_function(family.sim, family.config)
-    dim = int(np.prod(family.pool.reference.shape[1:-1])) * 3
+    loss, dim = loss_function(family.sim, family.config), family.dim
     optimizer, traces = diffphy_optimizer(*parse_optimizer(name)), []
     for k, index in enumerate(chosen):
         data = jax.tree.map(lambda leaf, i=index: leaf[i], family.pool)
@@ -141,11 +148,11 @@ def window_traces(name: str, max_evals: int, count: int) -> tuple[list[int], lis
     return [int(i) for i in chosen], traces
 
 
-def fixed_windows(optimizers, max_evals: int, count: int) -> dict:
-    """Loss traces of every optimizer on the same ``count`` windows, and their summary."""
+def fixed_windows(optimizers, max_evals: int, count: int, pool: str) -> dict:
+    """Loss traces of every optimizer on the same ``count`` windows of ``pool``, and their summary."""
     traces = {}
     for name in optimizers:
-        chosen, traces[name] = isolated(window_traces, name, max_evals, count)
+        chosen, traces[name] = isolated(window_traces, name, max_evals, count, pool)
     return {"windows": chosen, "traces": traces, "summary": summarise(traces)}
 
 
@@ -192,9 +199,9 @@ def _mean_and_spread(rows: list[dict], column: str) -> str:
     return f"{np.mean(per_seed):.2f}" + (f" ± {np.std(per_seed):.2f}" if len(seeds) > 1 else "")
 
 
-def markdown(rows: list[dict], optimizers, fixed: dict) -> str:
+def markdown(rows: list[dict], optimizers, fixed: dict, video: dict) -> str:
     """The Table 1 layout (mean per input kind and optimizer, ± the spread over seeds), the
-    per-sequence rows and the fixed-window summary, as markdown."""
+    per-sequence rows and the summaries of the fixed mocap and video-style windows, as markdown."""
     header = "| input | optimizer | MPJPE-G mm | MPJPE-PA mm | foot skate % | TV | evals/window | wall s |"
     lines = [header, "|" + "---|" * 8]
     groups = [(kind, [r for r in rows if r["kind"] == kind]) for kind in ("real", "synthetic")]
@@ -205,14 +212,15 @@ def markdown(rows: list[dict], optimizers, fixed: dict) -> str:
             mine = [r for r in members if r["optimizer"] == name]
             if mine:
                 lines.append(f"| {label} | {name} | " + " | ".join(_mean_and_spread(mine, c) for c in COLUMNS) + " |")
-    lines += ["", "| fixed windows | median final / start loss | evals to BFGS's final loss / BFGS's evals (median) | windows reaching it "
-              "| evals to Adam's final loss (median) | windows reaching it |", "|---|---|---|---|---|---|"]  # fmt: skip
-    for name, entry in fixed["summary"].items():
-        cells = [entry.get(key) for key in ("evals_to_bfgs_loss_over_bfgs_evals_median", "windows_reaching_bfgs_loss",
-                                            "evals_to_adam_loss_median", "windows_reaching_adam_loss")]  # fmt: skip
-        formats = ("{:.2f}", "{:.0%}", "{:.0f}", "{:.0%}")
-        lines.append(f"| {name} | {entry['median_final_over_start']:.3f} | "
-                     + " | ".join("-" if v is None else f.format(v) for v, f in zip(cells, formats, strict=True)) + " |")  # fmt: skip
+    for title, windows in (("fixed windows", fixed), ("video-style windows", video)):
+        lines += ["", f"| {title} | median final / start loss | evals to BFGS's final loss / BFGS's evals (median) "
+                  "| windows reaching it | evals to Adam's final loss (median) | windows reaching it |", "|---|---|---|---|---|---|"]  # fmt: skip
+        for name, entry in windows["summary"].items():
+            cells = [entry.get(key) for key in ("evals_to_bfgs_loss_over_bfgs_evals_median", "windows_reaching_bfgs_loss",
+                                                "evals_to_adam_loss_median", "windows_reaching_adam_loss")]  # fmt: skip
+            formats = ("{:.2f}", "{:.0%}", "{:.0f}", "{:.0%}")
+            lines.append(f"| {name} | {entry['median_final_over_start']:.3f} | "
+                         + " | ".join("-" if v is None else f.format(v) for v, f in zip(cells, formats, strict=True)) + " |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -223,19 +231,21 @@ def main() -> None:
     parser.add_argument("--seeds", default="0", help="comma-separated; k > 0 jitters the keypoints by NOISE_M")
     parser.add_argument("--synthetic", type=int, default=len(TEST_SYNTHETIC), help="synthetic sequences")
     parser.add_argument("--frames", type=int, default=40, help="frames per synthetic sequence")
-    parser.add_argument("--windows", type=int, default=24, help="fixed windows in part 2")
+    parser.add_argument("--windows", type=int, default=24, help="fixed windows in parts 2 and 3")
     parser.add_argument("--name", default="diffphy_cpu")
     args = parser.parse_args()
     optimizers = [o.strip() for o in args.optimizers.split(",") if o.strip()]
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     hashes = checkpoints(optimizers)
     rows = reconstruct_all(optimizers, args.max_evals, args.synthetic, args.frames, seeds, hashes)
-    fixed = fixed_windows(optimizers, args.max_evals, args.windows)
-    table = markdown(rows, optimizers, fixed)
+    fixed = fixed_windows(optimizers, args.max_evals, args.windows, "mocap")
+    video = fixed_windows(optimizers, args.max_evals, args.windows, "video")
+    table = markdown(rows, optimizers, fixed, video)
     print("\n" + table)
     path = RESULTS / f"{args.name}.json"
     write_json(path, {"environment": record(), "settings": vars(args), "checkpoints": hashes,
-                      "sequences": rows, "fixed_windows": fixed, "loss": DEFAULT_LOSS.__dict__})  # fmt: skip
+                      "sequences": rows, "fixed_windows": fixed, "video_windows": video,
+                      "loss": DEFAULT_LOSS.__dict__})  # fmt: skip
     write_text(path.with_suffix(".md"), table)
     print(f"wrote {path} and {path.with_suffix('.md')}")
 

@@ -40,7 +40,7 @@ from motion_recon.optim import Budget
 from motion_recon.provenance import record
 from pipelines.configs import BASIN_HOPPING, MocapConfig
 from pipelines.mocap import diffphy_optimizer, reconstruct_motion
-from pipelines.motion_pools import TEST_SYNTHETIC, training_family
+from pipelines.motion_pools import TEST_SYNTHETIC, mocap_training_family
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BUDGET = 50  # the paper's fixed budget; basin hopping (and its control row) get twice as much
@@ -149,10 +149,9 @@ def markdown(summary: dict) -> str:
 def tune_traces(optimus: str, windows: int, budget: int) -> dict:
     """Best loss / start loss on ``windows`` training-pool windows: Optimus for ``budget``
     evaluations without hops, and with basin hopping at each of ``PERTURBATIONS``."""
-    family = training_family()
+    family = mocap_training_family()
     chosen = np.random.default_rng(0).choice(family.size, size=min(windows, family.size), replace=False)
-    loss = loss_function(family.sim, family.config)
-    dim = int(np.prod(family.pool.reference.shape[1:-1])) * 3
+    loss, dim = loss_function(family.sim, family.config), family.dim
     inner = diffphy_optimizer(*parse_optimizer(optimus))
     candidates = {"no hops": inner} | {
         f"perturbation {p:g}": optim.BasinHopping(inner, hop_every=BASIN_HOPPING["hop_every"], perturbation=p)

@@ -2,21 +2,12 @@
 cameras, with detector-like errors, through the ``recon video --keypoints`` path.
 
 Sequences (``SEQUENCES``): the eight bundled DeepMimic clips, four synthetic PD motions of the
-DiffPhy test pool and two of its training pool, each on its own camera, drawn once from the
-sequence's index: portrait
-(1080x1920) or landscape (1920x1080), focal length 800-2000 px, 2-8 m away (at least as far as
-keeps the body in the frame), camera height 0.3-2.5 m (low and high viewpoints), any azimuth,
-looking at the motion's mean pelvis. The video settings were first tuned on the bundled walk
+DiffPhy test pool and two of its training pool, each on its own virtual camera (camera number:
+the sequence's index) with detector-like errors drawn per run seed
+(``motion_recon.datasets.semisynthetic``). The video settings were first tuned on the bundled walk
 video and the Adam learning rate on the walk and dance mocap; settings are now chosen on the
 walk, the dance and the two training-pool motions (``TUNING``). The other ten motions are used
 nowhere in tuning or training of what ``recon video`` runs by default (``UNTUNED``).
-
-Detector-like errors, drawn per run seed (``detections``): per-joint pixel jitter (0.8 % of the
-body's image height), a whole-body offset that drifts and now and then jumps by up to 27 px (the
-largest frame-to-frame shift BlazePose made on the bundled clip), 3 % of frames with no person,
-5 % of joints unseen, confidences in [0.5, 1]. The detector's metric 3D (pelvis-centred, camera
-axes) is the true pose scaled by a per-sequence factor in [0.92, 1.08], with 2 cm of per-joint
-noise across the image and 4 cm along the depth.
 
 Per run, physics against kinematic (the detections lifted and placed by the camera fit, as
 ``recon video`` prints): MPJPE-2d (px, against the true projection), PA-MPJPE (mm, per frame
@@ -40,7 +31,7 @@ skipped when its file exists (for the same commit-independent settings), so the 
 across sessions; the table and JSON are written from every run present.
 
     python benchmarks/video_semisynthetic.py [--seeds 0,1,2] [--camera default|calibrated]
-        [--sequences 0-13] [--optimizer adam] [--max-evals 150] [--loss NAME=VALUE,...] [--smooth]
+        [--sequences 0-13] [--optimizer adam|optimus[@checkpoint-folder]] [--max-evals 150] [--loss NAME=VALUE,...] [--smooth]
         [--targets3d observed|skeleton] [--estimate-focal] [--velocity-half-width 1]
         [--planted-median-frames 1]
 """
@@ -60,8 +51,8 @@ from motion_recon import skeleton
 from motion_recon.provenance import record
 from motion_recon.io import write_json, write_text
 from motion_recon.metrics import foot_skate, mpjpe_pa, procrustes_align, total_variation
+from motion_recon.datasets.semisynthetic import detections, virtual_camera
 from motion_recon.perception.cameras import Camera
-from motion_recon.perception.people import Detection
 from motion_recon.perception.video_io import VideoInfo
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -74,7 +65,6 @@ SEQUENCES = tuple(f"mocap_{c}" for c in CLIPS) + tuple(f"synthetic_{s}" for s in
 TUNING = ("mocap_walk", "mocap_dance", "synthetic_0", "synthetic_1")
 UNTUNED = tuple(name for name in SEQUENCES if name not in TUNING)
 FALL_S = 0.2
-JUMP_PX = 27.0
 
 
 def motion(name: str) -> tuple[np.ndarray, float]:
@@ -86,67 +76,6 @@ def motion(name: str) -> tuple[np.ndarray, float]:
         return np.asarray(sequence.keypoints, float), sequence.fps
     _, _, sequence, _ = motion_pools.synthetic(int(name.split("_")[1]))
     return np.asarray(sequence.keypoints, float), sequence.fps
-
-
-def virtual_camera(index: int, world: np.ndarray) -> Camera:
-    """The camera of sequence ``index`` (see the module doc), looking at the mean pelvis."""
-    rng = np.random.default_rng([index, 2026])
-    width, height = (1080, 1920) if index % 2 == 0 else (1920, 1080)
-    focal = rng.uniform(800.0, 2000.0)
-    extent = np.ptp(world.reshape(-1, 3), axis=0)  # the motion's box, metres
-    body = max(extent[2], 0.5 * max(extent[0], extent[1])) + 0.3
-    closest = focal * body / (0.8 * min(width, height) if width > height else 0.8 * height)
-    distance = rng.uniform(max(2.0, closest), max(8.0, closest + 1.0))
-    target = world[:, skeleton.ROOT].mean(axis=0)
-    azimuth = rng.uniform(0.0, 2 * np.pi)
-    camera_height = rng.uniform(0.3, 2.5)
-    flat = np.sqrt(max(distance**2 - (camera_height - target[2]) ** 2, 1.0))
-    eye = target + np.array([flat * np.cos(azimuth), flat * np.sin(azimuth), camera_height - target[2]])
-    forward = (target - eye) / np.linalg.norm(target - eye)
-    right = np.cross(forward, [0.0, 0.0, 1.0])
-    right /= np.linalg.norm(right)
-    R = np.stack([right, np.cross(forward, right), forward])
-    K = [[focal, 0.0, (width - 1) / 2], [0.0, focal, (height - 1) / 2], [0.0, 0.0, 1.0]]
-    return Camera(f"virtual_{index}", width, height, K, np.zeros(5), R, -R @ eye)
-
-
-def detections(world: np.ndarray, camera: Camera, seed: int, index: int) -> tuple[list, dict]:
-    """Per-frame detections (``Detection`` lists, as a keypoints file gives them) of ``world``
-    seen by ``camera`` with detector-like errors (module doc), and what was drawn."""
-    rng = np.random.default_rng([index, seed, 7])
-    frames = len(world)
-    pixels = camera.project(world)
-    body_px = np.median(np.ptp(pixels[..., 1], axis=1))
-    offset, offsets = np.zeros(2), []
-    for _ in range(frames):  # a slow drift with occasional jumps
-        offset = 0.8 * offset + rng.normal(0.0, 1.5, 2)
-        if rng.random() < 0.08:
-            offset = offset + rng.uniform(0.4, 1.0) * JUMP_PX * _unit(rng)
-        offsets.append(offset.copy())
-    noisy = pixels + np.array(offsets)[:, None] + rng.normal(0.0, 0.008 * body_px, pixels.shape)
-    confidence = rng.uniform(0.5, 1.0, world.shape[:2])
-    confidence[rng.random(world.shape[:2]) < 0.05] = 0.0
-    missing = rng.random(frames) < 0.03
-    missing[[0, -1]] = False  # the person is seen from the first to the last frame
-    scale = rng.uniform(0.92, 1.08)
-    camera_points = camera.world_to_camera(world)
-    poses = scale * (camera_points - camera_points[:, skeleton.ROOT : skeleton.ROOT + 1])
-    poses = poses + rng.normal(0.0, 1.0, poses.shape) * np.array([0.02, 0.02, 0.04])
-    people = []
-    for t in range(frames):
-        seen = confidence[t] > 0
-        if missing[t] or seen.sum() < 6:
-            people.append([])
-            continue
-        people.append([Detection(np.where(seen[:, None], noisy[t], np.nan), confidence[t], poses[t])])
-    drawn = {"body_px": float(body_px), "detector_scale": float(scale), "frames_missing": int(missing.sum()),
-             "joints_unseen_pct": float(100.0 * np.mean(confidence == 0.0))}  # fmt: skip
-    return people, drawn
-
-
-def _unit(rng) -> np.ndarray:
-    angle = rng.uniform(0.0, 2 * np.pi)
-    return np.array([np.cos(angle), np.sin(angle)])
 
 
 def falls(simulated: np.ndarray, kinematic: np.ndarray, fps: float) -> int:
@@ -189,13 +118,16 @@ class Variant:
     focal_estimate: bool = False
     velocity_half_width: int = 1
     planted_median_frames: int = 1
+    checkpoint: str | None = None  # a learned optimizer's checkpoint folder (None: the shipped one)
+    checkpoint_sha256: str = ""  # its content hash, which keys the files
 
     @property
     def name(self) -> str:
         from pipelines.configs import loss_changes
 
         overrides = "".join(f"_{key.replace('_weight', '')}{value:g}" for key, value in loss_changes(self.loss).items())
-        return (f"{self.camera_mode}_{self.optimizer}{self.max_evals}{overrides}"
+        learned = f"-{self.checkpoint_sha256[:12]}_" if self.checkpoint_sha256 else ""
+        return (f"{self.camera_mode}_{self.optimizer}{learned}{self.max_evals}{overrides}"
                 + ("_smoothed" if self.smoothing else "")
                 + ("_skeleton-targets" if self.targets3d == "skeleton" else "")
                 + ("_focal-estimated" if self.focal_estimate else "")
@@ -223,7 +155,7 @@ def run_one(index: int, seed: int, variant: Variant) -> dict:
                              loss=replace(VIDEO_LOSS, **loss_changes(variant.loss)), smoothing=variant.smoothing,
                              targets3d=variant.targets3d, camera=None if calibration is None else str(calibration),
                              estimate_focal=variant.focal_estimate, velocity_half_width=variant.velocity_half_width,
-                             planted_median_frames=variant.planted_median_frames)  # fmt: skip
+                             planted_median_frames=variant.planted_median_frames, checkpoint=variant.checkpoint)  # fmt: skip
         run = reconstruct_detections(people, info, 0, config, f"semi-synthetic {name}")
     result = run.result
     if run.first != 0 or len(result.simulated) != len(world):
@@ -236,6 +168,7 @@ def run_one(index: int, seed: int, variant: Variant) -> dict:
                    residual_force_pct=result.metrics.get("residual_force_pct", 0.0))  # fmt: skip
     return {"sequence": name, "index": index, "seed": seed, "camera_mode": variant.camera_mode,
             "untuned": name in UNTUNED, "optimizer": variant.optimizer, "max_evals": variant.max_evals,
+            "checkpoint": {"path": variant.checkpoint, "sha256": variant.checkpoint_sha256} if variant.checkpoint else None,
             "loss": asdict(config.loss), "smoothing": variant.smoothing, "targets3d": variant.targets3d,
             "estimate_focal": variant.focal_estimate, "velocity_half_width": variant.velocity_half_width,
             "planted_median_frames": variant.planted_median_frames,
@@ -314,6 +247,19 @@ def table(result: dict) -> str:
     )
 
 
+def learned_checkpoint(spec: str) -> tuple[str, tuple[str, str] | None]:
+    """(optimizer, (checkpoint folder, its SHA-256) for a learned one, else None) of ``name`` or
+    ``name@checkpoint-folder``."""
+    from motion_recon.optim.checkpoint import checkpoint_hash
+    from pipelines.mocap import diffphy_optimizer
+
+    name, _, folder = spec.partition("@")
+    source = getattr(diffphy_optimizer(name, folder or None), "source", None)
+    if source is None or not Path(source).is_dir():
+        return name, None
+    return name, (str(source), checkpoint_hash(source))
+
+
 def _indices(text: str) -> list[int]:
     if "-" in text:
         first, last = text.split("-")
@@ -342,8 +288,10 @@ def main() -> None:
     args = parser.parse_args()
     from pipelines.configs import VIDEO_LOSS, loss_changes
 
-    variant = Variant(args.camera, args.optimizer, args.max_evals, args.loss, args.smooth, args.targets3d,
-                      args.estimate_focal, args.velocity_half_width, args.planted_median_frames)  # fmt: skip
+    optimizer, checkpoint = learned_checkpoint(args.optimizer)
+    variant = Variant(args.camera, optimizer, args.max_evals, args.loss, args.smooth, args.targets3d,
+                      args.estimate_focal, args.velocity_half_width, args.planted_median_frames,
+                      *(checkpoint or (None, "")))  # fmt: skip
     name = args.name or f"video_semisynthetic_{variant.name}_cpu"
     loss = {**asdict(VIDEO_LOSS), **loss_changes(args.loss)}
     runs = []

@@ -55,14 +55,14 @@ class MocapConfig:
 # lower too, and the bundled clip stays within its bounds (README, video benchmarks). The
 # image-shift discount stays at 1 (off): at 0.2 the bundled clip's reprojection error against the
 # detections rose to 1.33x the kinematic baseline's.
+VIDEO_LOSS = LossConfig(keypoint_weight=0.1, smoothness_weight=2e-3, planted_foot_weight=1.0,
+                        ground_contact_weight=1.0, ground_slide_weight=1.0, residual_force_weight=0.1)  # fmt: skip
+
+
 def loss_changes(text: str) -> dict[str, float]:
     """``LossConfig`` fields from ``name=value,...`` (e.g. ``residual_force_weight=0.1``)."""
     pairs = [item.split("=") for item in text.split(",") if item]
     return {name.strip(): float(value) for name, value in pairs}
-
-
-VIDEO_LOSS = LossConfig(keypoint_weight=0.1, smoothness_weight=2e-3, planted_foot_weight=1.0,
-                        ground_contact_weight=1.0, ground_slide_weight=1.0, residual_force_weight=0.1)  # fmt: skip
 
 
 @dataclass(frozen=True)

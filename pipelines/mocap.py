@@ -18,6 +18,7 @@ from body_models.model_files import physics_model
 from motion_recon import optim, physics, skeleton
 from motion_recon.datasets import MotionSequence
 from motion_recon.datasets.sequence import resample
+from motion_recon.configs import LossConfig
 from motion_recon.diffphy.loss import GroundContact
 from motion_recon.diffphy.reconstruct import reconstruct, reconstruct_in_parallel
 from motion_recon.metrics import all_metrics, joint_errors, planted_in_image
@@ -116,9 +117,7 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
     sim = physics.simulator(model, sim_config, "mjx")
     playback = None if config.engine == "mjx" else physics.simulator(model, sim_config, config.engine)
     stop = optim.RelativeDecrease if config.stopping else None
-    image_terms = {} if image is None else _image_terms(image, sequence.fps, sim_config.fps, observed, ground)
-    if image is not None and (config.loss.ground_contact_weight > 0 or config.loss.ground_slide_weight > 0):
-        image_terms["ground"] = GroundContact(grounded_feet(observed, ground, shape.ankle_height, sim_config.fps), shape.ankle_height)
+    image_terms = {} if image is None else video_terms(image, init, sequence.fps, sim_config.fps, config.loss)
     skeleton_pose = np.asarray(forward_kinematics(humanoid, init.qpos), np.float32)
     targets3d = skeleton_pose if config.targets3d == "skeleton" else init.lifted
     common = dict(config=config.loss, max_evals=config.max_evals, stop=stop, key=jax.random.key(config.seed),
@@ -191,11 +190,13 @@ def grounded_feet(keypoints3d: np.ndarray, ground: float, ankle_height: float, f
     return (low & slow).astype(np.float32)
 
 
-def _image_terms(image: ImageObservations, fps: float, sim_fps: float, observed: np.ndarray, ground: float) -> dict:
-    """The image terms' arguments of ``reconstruct``: 2D keypoints and confidences at the
-    simulator's rate (0 weight where unseen), the camera moved with the ground shift, and the
-    feet the video shows planted (``planted_feet`` of the ``observed`` 3D keypoints; per frame,
-    from the previous one)."""
+def video_terms(image: ImageObservations, init: Initialisation, fps: float, sim_fps: float, loss: LossConfig) -> dict:
+    """The video terms' arguments of ``reconstruct`` for the initialised sequence ``init`` (at
+    ``fps``): 2D keypoints and confidences at the simulator's rate (0 weight where unseen), the
+    camera moved with the ground shift, the feet the video shows planted (``planted_feet`` of the
+    observed 3D keypoints; per frame, from the previous one), and, where ``loss`` weights it, the
+    feet on the ground (``grounded_feet``)."""
+    observed, ground, ankle_height = init.observed, init.ground, init.humanoid.shape.ankle_height
     keypoints = resample(image.keypoints, fps, sim_fps)
     weights = resample(image.confidence, fps, sim_fps)
     seen = np.isfinite(keypoints).all(axis=-1)
@@ -204,9 +205,12 @@ def _image_terms(image: ImageObservations, fps: float, sim_fps: float, observed:
                            image.planted_median_frames)  # fmt: skip
     cam = image.camera
     shifted_t = cam.t + cam.R @ np.array([0.0, 0.0, ground])
-    return {"keypoints2d": np.where(seen[..., None], keypoints, 0.0), "weights2d": weights,
-            "camera": (cam.K, cam.dist, cam.R, shifted_t),
-            "planted": np.concatenate([np.zeros((1, len(skeleton.ANKLES))), planted]).astype(np.float32)}  # fmt: skip
+    terms = {"keypoints2d": np.where(seen[..., None], keypoints, 0.0), "weights2d": weights,
+             "camera": (cam.K, cam.dist, cam.R, shifted_t),
+             "planted": np.concatenate([np.zeros((1, len(skeleton.ANKLES))), planted]).astype(np.float32)}  # fmt: skip
+    if loss.ground_contact_weight > 0 or loss.ground_slide_weight > 0:
+        terms["ground"] = GroundContact(grounded_feet(observed, ground, ankle_height, sim_fps), ankle_height)
+    return terms
 
 
 def kinematic_fit(skeleton_pose: np.ndarray, observed: np.ndarray) -> dict[str, float]:

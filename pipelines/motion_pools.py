@@ -6,6 +6,13 @@ vary: a real clip is also used scaled about the floor to other heights (1.5-2.0 
 gives each its own humanoid), and synthetic motions are simulated on humanoids of random heights
 in that range. Every body of the pool shares one compiled window program (model as data).
 
+Each pool also has video-style windows, scored as ``recon video`` scores them (``VIDEO_LOSS``):
+its real clips and synthetic motions seen through virtual cameras by a virtual detector
+(``motion_recon.datasets.semisynthetic``), then lifted, placed by the camera fit and initialised
+as ``recon video`` does. Training and test motions are seen through cameras of their own numbers,
+apart from the semi-synthetic video benchmark's (0-13). Meta-training draws a batch of video
+windows with probability ``VIDEO_PROBABILITY``, else a batch of mocap windows.
+
 The checkpoints ``optimus-diffphy`` and ``optimus-diffphy-walk`` were trained before this split,
 on the walk (and the dance) and 6 synthetic motions of the walk's body: they have seen test motions.
 """
@@ -23,6 +30,10 @@ TRAIN_HEIGHTS = (1.5, 1.75, 2.0)
 HEIGHT_RANGE = (1.5, 2.0)
 SYNTHETIC_FRAMES = 40
 TRAIN_SYNTHETIC, TEST_SYNTHETIC = range(0, 12), range(100, 106)  # seeds; the body's height is drawn from it too
+# video-style windows: virtual cameras per motion, and the first camera number of each pool
+VIDEO_CAMERAS = {"train": 2, "test": 1}
+FIRST_CAMERA = {"train": 1000, "test": 2000}
+VIDEO_PROBABILITY = 0.5
 
 
 def clip(name: str):
@@ -65,13 +76,26 @@ def synthetic(seed: int, frames: int = SYNTHETIC_FRAMES):
 
 
 def training_family():
-    """The meta-training pool as ``DiffPhyTasks`` (``recon train --tasks diffphy``)."""
+    """The meta-training pool (``recon train --tasks diffphy``): mocap and video-style windows."""
+    from motion_recon.meta.tasks import MixedTasks
+
+    video = video_windows(TRAIN_CLIPS, TRAIN_SYNTHETIC, "train", "diffphy-video")
+    return MixedTasks((mocap_training_family(), video), (1.0 - VIDEO_PROBABILITY, VIDEO_PROBABILITY))
+
+
+def mocap_training_family():
+    """The meta-training pool's mocap windows as ``DiffPhyTasks``."""
     return windows(TRAIN_CLIPS, (None, *TRAIN_HEIGHTS), TRAIN_SYNTHETIC, "diffphy")
 
 
 def test_family():
-    """The test pool's windows as ``DiffPhyTasks`` (benchmarks only)."""
+    """The test pool's mocap windows as ``DiffPhyTasks`` (benchmarks only)."""
     return windows(TEST_CLIPS, (None,), TEST_SYNTHETIC, "diffphy-test")
+
+
+def video_test_family():
+    """The test pool's video-style windows as ``DiffPhyTasks`` (benchmarks only)."""
+    return video_windows(TEST_CLIPS, TEST_SYNTHETIC, "test", "diffphy-video-test")
 
 
 def windows(clips, heights, seeds, name: str):
@@ -79,30 +103,72 @@ def windows(clips, heights, seeds, name: str):
     ``heights``, each on the humanoid fitted to it (IK start states and references), and of the
     synthetic motions ``seeds`` (simulated start states, IK references of their keypoints)."""
     from body_models.fit import initialise
-    from body_models.model_files import physics_model
-    from motion_recon import physics
     from motion_recon.configs import DEFAULT_LOSS
-    from motion_recon.diffphy.loss import WindowData
-    from motion_recon.diffphy.reconstruct import window_starts
-    from motion_recon.diffphy.tasks import DiffPhyTasks, stack_windows
 
-    window, pool, shared = DEFAULT_LOSS.window, [], set()
-
-    def add(sim, keypoints, qpos, qvel, reference):
-        shared.add(sim.shared)
-        weights = np.ones(keypoints.shape[:2], np.float32)
-        for s in window_starts(len(keypoints), window):
-            span = slice(s, s + window + 1)
-            pool.append(WindowData(sim.body, *(np.asarray(a, np.float32) for a in
-                                                  (qpos[s], qvel[s], reference[span], keypoints[span], weights[span]))))  # fmt: skip
-
+    pool = _Pool(DEFAULT_LOSS.window)
     for clip_name in clips:
         for height in heights:
-            init = initialise(scaled(clip(clip_name), height), window)
-            add(physics.simulator(physics_model(init.humanoid)), init.lifted, init.qpos, init.qvel, init.reference)
+            init = initialise(scaled(clip(clip_name), height), pool.window)
+            pool.add(init.humanoid, init.lifted, init.qpos, init.qvel, init.reference)
     for seed in seeds:
-        humanoid, sim, sequence, trajectory = synthetic(seed)
-        init = initialise(sequence, window, humanoid)
-        add(sim, sequence.keypoints, np.asarray(trajectory.qpos), np.asarray(trajectory.qvel), init.reference)
-    (rollout,) = shared  # one joint structure: one compiled program for the whole pool
-    return DiffPhyTasks(rollout, stack_windows(pool), name=name)
+        humanoid, _, sequence, trajectory = synthetic(seed)
+        init = initialise(sequence, pool.window, humanoid)
+        pool.add(humanoid, sequence.keypoints, np.asarray(trajectory.qpos), np.asarray(trajectory.qvel), init.reference)
+    return pool.tasks(DEFAULT_LOSS, name)
+
+
+def video_windows(clips, seeds, pool_name: str, name: str):
+    """``DiffPhyTasks`` of every window (no overlap) of the real ``clips`` and synthetic motions
+    ``seeds`` seen through ``VIDEO_CAMERAS[pool_name]`` virtual cameras each, as ``recon video``
+    sees them: the body, start states, references and 3D prior from the detections, the image
+    terms of ``VIDEO_LOSS``."""
+    from pathlib import Path
+
+    from motion_recon.datasets.semisynthetic import detections, virtual_camera
+    from motion_recon.perception.video_io import VideoInfo
+    from pipelines.configs import VIDEO_LOSS, VideoConfig
+    from pipelines.mocap import video_terms
+    from pipelines.video import observe_detections
+
+    config, pool = VideoConfig(), _Pool(VIDEO_LOSS.window)
+    motions = [clip(name) for name in clips] + [synthetic(seed)[2] for seed in seeds]
+    cameras = VIDEO_CAMERAS[pool_name]
+    for k, sequence in enumerate(motions):
+        world = np.asarray(sequence.keypoints, float)
+        for number in range(FIRST_CAMERA[pool_name] + k * cameras, FIRST_CAMERA[pool_name] + (k + 1) * cameras):
+            camera = virtual_camera(number, world)
+            people, _ = detections(world, camera, 0, number)
+            info = VideoInfo(Path(f"{sequence.name}.mp4"), sequence.fps, len(world), camera.width, camera.height)
+            seen = observe_detections(people, info, 0, config, f"{sequence.name} through camera {number}")
+            terms = video_terms(seen.image(config), seen.init, sequence.fps, pool.sim_fps, VIDEO_LOSS)
+            init = seen.init
+            pool.add(init.humanoid, init.lifted, init.qpos, init.qvel, init.reference, terms)
+    return pool.tasks(VIDEO_LOSS, name)
+
+
+class _Pool:
+    """Windows (no overlap) of many bodies of one joint structure, gathered for ``DiffPhyTasks``."""
+
+    def __init__(self, window: int):
+        from motion_recon import physics
+
+        self.window, self.sim_fps, self.data, self.shared = window, physics.DEFAULT_CONFIG.fps, [], set()
+
+    def add(self, humanoid, keypoints, qpos, qvel, reference, terms: dict | None = None) -> None:
+        """Every window of one motion of ``humanoid`` (arrays at the simulator's rate; ``terms``:
+        the video terms of ``reconstruct``)."""
+        from body_models.model_files import physics_model
+        from motion_recon import physics
+        from motion_recon.diffphy.reconstruct import Observations, window_starts
+
+        sim = physics.simulator(physics_model(humanoid))
+        self.shared.add(sim.shared)
+        observations, reference = Observations.of(keypoints, **(terms or {})), np.asarray(reference, np.float32)
+        for s in window_starts(len(observations.keypoints), self.window):
+            self.data.append(observations.window(sim.body, reference, s, self.window, qpos[s], qvel[s]))
+
+    def tasks(self, config, name: str):
+        from motion_recon.diffphy.tasks import DiffPhyTasks, stack_windows
+
+        (rollout,) = self.shared  # one joint structure: one compiled program for the whole pool
+        return DiffPhyTasks(rollout, stack_windows(self.data), config, name)

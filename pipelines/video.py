@@ -11,12 +11,12 @@ from typing import Callable
 
 import numpy as np
 
-from body_models.fit import initialise
+from body_models.fit import Initialisation, initialise
 from motion_recon.datasets import MotionSequence
 from motion_recon.metrics import foot_skate, mpjpe_2d, total_variation
 from motion_recon.perception.calibration import Calibration, calibration_file, read_calibration
 from motion_recon.perception.camera_fit import estimate_focal, fit_camera, intrinsics
-from motion_recon.perception.cameras import undistort_pixels
+from motion_recon.perception.cameras import Camera, undistort_pixels
 from motion_recon.perception.filtering import smooth_track
 from motion_recon.perception.keypoint_files import read_keypoints
 from motion_recon.perception.left_right import LIMBS, unswap
@@ -110,16 +110,30 @@ def reconstruct_video(path, config: VideoConfig = VideoConfig(), progress: Progr
     return reconstruct_detections(frames, info, first, config, label, stage_s, progress)
 
 
-def reconstruct_detections(frames: list, info: VideoInfo, first: int, config: VideoConfig, label: str,
-                           stage_s: dict[str, float] | None = None, progress: Progress | None = None,
-                           calibration: Calibration | None = None) -> VideoRun:  # fmt: skip
-    """Reconstructs the chosen person of per-frame detections (video frames ``first``...) of the
-    video ``info``; ``label`` names the detections' source in messages. ``calibration``: the
-    camera when the caller has it already (a dataset's), in place of ``config.camera``'s file."""
-    progress = progress or (lambda stage, done, total: None)
-    stage_s = dict(stage_s or {})
-    clock = time.perf_counter()
-    progress("initialise", 0, 1)
+@dataclass
+class VideoObservations:
+    """What ``recon video`` optimizes against, before any simulation: the chosen person's track
+    (video frames ``first``...), the fitted camera, the lifted motion in its world frame (a
+    ``MotionSequence``), the kinematic initialisation, and warnings."""
+
+    track: PersonTrack
+    first: int
+    camera: Camera
+    sequence: MotionSequence
+    init: Initialisation
+    warnings: list[str]
+
+    def image(self, config: VideoConfig) -> ImageObservations:
+        """The track's 2D keypoints as the loss's image observations."""
+        return ImageObservations(self.camera, self.track.keypoints, self.track.confidence, config.planted_median_frames)
+
+
+def observe_detections(frames: list, info: VideoInfo, first: int, config: VideoConfig, label: str,
+                       calibration: Calibration | None = None) -> VideoObservations:  # fmt: skip
+    """The chosen person of per-frame detections (video frames ``first``...) of the video
+    ``info``, lifted to 3D and placed in the world by the camera fit (``label`` names the
+    detections' source in messages; ``calibration``: the camera when the caller has it already,
+    in place of ``config.camera``'s file)."""
     if calibration is None and config.camera is not None:
         calibration = read_calibration(config.camera, info.width, info.height)
     camera_source = config.camera if config.camera is not None or calibration is None else calibration.camera.name
@@ -166,17 +180,26 @@ def reconstruct_detections(frames: list, info: VideoInfo, first: int, config: Vi
                                focal, calibration)  # fmt: skip
     sequence = MotionSequence(Path(info.path).stem, world, info.fps, "h36m17",
                               source={**track.source, "frames": [first, first + len(world)]})  # fmt: skip
-    mocap = config.mocap()
-    init = initialise(sequence, mocap.loss.window, velocity_half_width=config.velocity_half_width)
+    init = initialise(sequence, config.mocap().loss.window, velocity_half_width=config.velocity_half_width)
+    return VideoObservations(track, first, camera, sequence, init, warnings)
+
+
+def reconstruct_detections(frames: list, info: VideoInfo, first: int, config: VideoConfig, label: str,
+                           stage_s: dict[str, float] | None = None, progress: Progress | None = None,
+                           calibration: Calibration | None = None) -> VideoRun:  # fmt: skip
+    """Reconstructs the chosen person of per-frame detections (``observe_detections``) in
+    physical simulation."""
+    progress = progress or (lambda stage, done, total: None)
+    stage_s = dict(stage_s or {})
+    clock = time.perf_counter()
+    progress("initialise", 0, 1)
+    seen = observe_detections(frames, info, first, config, label, calibration)
     stage_s["initialise"] = time.perf_counter() - clock
     progress("initialise", 1, 1)
     clock = time.perf_counter()
-    result = reconstruct_motion(
-        sequence, mocap, image=ImageObservations(camera, track.keypoints, track.confidence, config.planted_median_frames),
-        init=init,
-        progress=lambda done, total: progress("optimize", done, total),
-    )
+    result = reconstruct_motion(seen.sequence, config.mocap(), image=seen.image(config), init=seen.init,
+                                progress=lambda done, total: progress("optimize", done, total))  # fmt: skip
     stage_s["optimize"] = time.perf_counter() - clock
-    result.provenance["warnings"] = warnings
+    result.provenance["warnings"] = seen.warnings
     result.provenance["stage_s"] = dict(stage_s)
-    return VideoRun(result, track, first, kinematic_metrics(result), stage_s, warnings)
+    return VideoRun(result, seen.track, seen.first, kinematic_metrics(result), stage_s, seen.warnings)

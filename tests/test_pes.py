@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from motion_recon.meta.pes import meta_loss, pes_step, start_episode, unroll
-from motion_recon.meta.tasks import FunctionTasks, TaskBatch
+from motion_recon.meta.tasks import FunctionTasks, MixedTasks, TaskBatch
 from motion_recon.optim.learned import LearnedRule
 
 SIGMA = 0.01
@@ -79,3 +79,14 @@ def test_function_tasks_share_a_compiled_loss():
     assert not np.allclose(a.params, b.params)
     # the gap loss is zero at the shifted minimiser
     assert float(a.loss(a.params[0], a.params[0] + 1.0)) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_mixed_tasks_draw_each_batch_from_one_family_with_its_probability():
+    sphere, rosenbrock = FunctionTasks(functions=("sphere",), dims=(3,)), FunctionTasks(functions=("rosenbrock",), dims=(5,))
+    mixed = MixedTasks((sphere, rosenbrock), (0.25, 0.75))
+    names = [mixed.sample(jax.random.PRNGKey(k), 2).name for k in range(400)]
+    assert set(names) == {"sphere 3d", "rosenbrock 5d"}
+    # 400 draws at p = 0.75: the standard deviation of the fraction is 0.022
+    assert names.count("rosenbrock 5d") / len(names) == pytest.approx(0.75, abs=0.07)
+    with pytest.raises(ValueError, match="one probability per family"):
+        MixedTasks((sphere, rosenbrock), (0.5, 0.6))

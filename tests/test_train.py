@@ -95,13 +95,49 @@ def test_training_writes_log_and_plot(tmp_path):
     assert bool(jnp.isfinite(jnp.asarray(log[-1]["grad_norm"])))
 
 
-def test_the_diffphy_training_pool_holds_the_test_motions_out_and_varies_the_body():
-    from pipelines.motion_pools import test_family
+@pytest.fixture(scope="module")
+def pools():
+    """The DiffPhy training family and the test pool's mocap and video-style windows."""
+    from pipelines.motion_pools import test_family, video_test_family
     from pipelines.registry import build_family
 
-    train, test = build_family("diffphy"), test_family()
-    assert train.sim is test.sim  # every body of both pools: one compiled window program
-    trained = {np.asarray(k).tobytes() for k in train.pool.keypoints}
-    assert not any(np.asarray(k).tobytes() in trained for k in test.pool.keypoints)
-    masses = {round(float(m), 1) for m in np.asarray(train.pool.body.model.body_subtreemass[:, 1])}
+    return build_family("diffphy"), test_family(), video_test_family()
+
+
+def test_the_diffphy_training_pool_holds_the_test_motions_out_and_varies_the_body(pools):
+    from pipelines.motion_pools import VIDEO_PROBABILITY
+
+    train, test, video_test = pools
+    mocap, video = train.families
+    assert train.probabilities == (1 - VIDEO_PROBABILITY, VIDEO_PROBABILITY)
+    # every body of every pool: one compiled window program
+    assert mocap.sim is test.sim is video.sim is video_test.sim
+    for trained, tested in ((mocap, test), (video, video_test)):
+        seen = {np.asarray(k).tobytes() for k in trained.pool.keypoints}
+        assert not any(np.asarray(k).tobytes() in seen for k in tested.pool.keypoints)
+    masses = {round(float(m), 1) for m in np.asarray(mocap.pool.body.model.body_subtreemass[:, 1])}
     assert len(masses) >= 8 and min(masses) < 55 and max(masses) > 85  # 1.5-2.0 m bodies
+
+
+def test_video_style_windows_carry_what_recon_video_scores(pools):
+    from motion_recon.diffphy.loss import control_rows
+    from motion_recon.perception.cameras import project
+    from pipelines.configs import VIDEO_LOSS
+
+    family = pools[2]
+    pool = family.pool
+    assert family.config == VIDEO_LOSS and family.size >= 40
+    window = VIDEO_LOSS.window + 1
+    assert pool.keypoints2d.shape == (family.size, window, 17, 2) and pool.ground.weight.shape == (family.size, window, 2)
+    assert family.dim == window * control_rows(pool.reference.shape[2], VIDEO_LOSS) * 3  # with the root wrench
+    # the 3D prior (lifted, placed by the camera fit, shifted onto the simulator's ground) seen
+    # through the window's camera lands on its 2D detections (median over windows 6.4 px; the
+    # detections jitter by 0.8 % of the body's height and drift by a few px)
+    errors = []
+    for i in range(family.size):
+        camera = tuple(np.asarray(c[i]) for c in pool.camera)
+        pixels = np.asarray(project(jnp.asarray(pool.keypoints[i]), *camera))
+        seen = np.asarray(pool.weights2d[i]) > 0
+        errors.append(np.median(np.linalg.norm(pixels - np.asarray(pool.keypoints2d[i]), axis=-1)[seen]))
+    assert np.median(errors) < 8.0
+    assert 0.3 < float(np.mean(pool.ground.weight)) < 0.95  # feet held down only where low and slow

@@ -111,7 +111,7 @@ def window_starts(frames: int, window: int, overlap: int = 0) -> list[int]:
     return starts
 
 
-class _Observations(NamedTuple):
+class Observations(NamedTuple):
     """What the windows are scored against, whole-sequence arrays in float32 (see ``reconstruct``)."""
 
     keypoints: np.ndarray
@@ -123,7 +123,8 @@ class _Observations(NamedTuple):
     ground: GroundContact | None
 
     @classmethod
-    def of(cls, keypoints, weights, keypoints2d, weights2d, camera, planted, ground) -> "_Observations":
+    def of(cls, keypoints, weights=None, keypoints2d=None, weights2d=None, camera=None, planted=None,
+           ground=None) -> "Observations":
         keypoints = np.asarray(keypoints, np.float32)
         if weights is None:
             weights = np.isfinite(keypoints).all(axis=-1)
@@ -172,7 +173,7 @@ def _keep(result: Reconstruction, start: int, kept: int, trajectory, targets, re
     result.contacts[done] = np.asarray(trajectory.contacts)[: kept + 1]
 
 
-def _windows(observations: _Observations, reference, config: LossConfig) -> tuple[np.ndarray, int, list[int]]:
+def _windows(observations: Observations, reference, config: LossConfig) -> tuple[np.ndarray, int, list[int]]:
     """(reference in float32, frames, window starts) of a sequence."""
     frames = len(observations.keypoints)
     return np.asarray(reference, np.float32), frames, window_starts(frames, config.window, config.overlap)
@@ -231,7 +232,7 @@ def reconstruct(sim, keypoints, reference, qpos0, qvel0, optimizer, *, config: L
     optimized again from the kinematic state at its start (see the module docstring), its gap is
     the mean keypoint distance between the two start states, and its trace says ``recovery``.
     """
-    observations = _Observations.of(keypoints, weights, keypoints2d, weights2d, camera, planted, ground)
+    observations = Observations.of(keypoints, weights, keypoints2d, weights2d, camera, planted, ground)
     (reference, frames, starts), window = _windows(observations, reference, config), config.window
     loss, key, play = loss_function(sim.shared, config), _key(key), sim.compiled_rollout if playback is None else playback.rollout
     result = _empty_result(frames, observations.keypoints.shape, reference, qpos0, qvel0, len(sim.model.contact_bodies))
@@ -284,7 +285,7 @@ def reconstruct_in_parallel(sim, keypoints, reference, qpos, qvel, optimizer, *,
     """
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
-    observations = _Observations.of(keypoints, weights, keypoints2d, weights2d, camera, planted, ground)
+    observations = Observations.of(keypoints, weights, keypoints2d, weights2d, camera, planted, ground)
     (reference, frames, starts), window = _windows(observations, reference, config), config.window
     loss, key, play = loss_function(sim.shared, config), _key(key), sim.compiled_rollout if playback is None else playback.rollout
     kept = _kept_frames(starts, frames)

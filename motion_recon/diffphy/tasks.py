@@ -43,9 +43,13 @@ class DiffPhyTasks:
     def size(self) -> int:
         return len(self.pool.qpos0)
 
+    @property
+    def dim(self) -> int:
+        """The number of controls of a window."""
+        frames, joints = self.pool.reference.shape[1:3]
+        return frames * control_rows(joints, self.config) * 3
+
     def sample(self, key: jax.Array, batch_size: int) -> TaskBatch:
         chosen = np.asarray(jax.random.choice(key, self.size, (batch_size,), replace=batch_size > self.size))
         params = jax.tree.map(lambda leaf: jnp.asarray(leaf[chosen]), self.pool)
-        frames, joints = self.pool.reference.shape[1:3]
-        dim = frames * control_rows(joints, self.config) * 3
-        return TaskBatch(task_loss(self.sim, self.config), params, jnp.zeros((batch_size, dim)), f"{self.name} windows")
+        return TaskBatch(task_loss(self.sim, self.config), params, jnp.zeros((batch_size, self.dim)), f"{self.name} windows")

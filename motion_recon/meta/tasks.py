@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple, Protocol
 
 import jax
+import jax.numpy as jnp
 
 from motion_recon.functions.library import FUNCTIONS
 
@@ -70,6 +71,24 @@ class FunctionTasks:
         offsets = jax.random.uniform(k_off, (batch_size, dim), minval=-self.offset_scale, maxval=self.offset_scale)
         x0 = jax.random.uniform(k_x, (batch_size, dim), minval=-self.start_range, maxval=self.start_range)
         return TaskBatch(_gap_loss(function, dim), offsets, x0, f"{function} {dim}d")
+
+
+@dataclass(frozen=True, eq=False)
+class MixedTasks:
+    """Every batch from one of ``families``, drawn with ``probabilities`` (e.g. DiffPhy windows
+    scored against 3D mocap and against video)."""
+
+    families: tuple
+    probabilities: tuple[float, ...]
+
+    def __post_init__(self):
+        if len(self.families) != len(self.probabilities) or abs(sum(self.probabilities) - 1.0) > 1e-6:
+            raise ValueError(f"need one probability per family, summing to 1; got {list(self.probabilities)}")
+
+    def sample(self, key: jax.Array, batch_size: int) -> TaskBatch:
+        k_family, k_batch = jax.random.split(key)
+        index = int(jax.random.choice(k_family, len(self.families), p=jnp.asarray(self.probabilities)))
+        return self.families[index].sample(k_batch, batch_size)
 
 
 FAMILIES = {"functions": FunctionTasks}
