@@ -15,7 +15,8 @@ optimizers are recorded with their checkpoint's path and content hash.
 
 Part 3, video-style windows: the same on windows of the test pool's video-style windows (its
 motions through virtual cameras by a virtual detector, scored with ``recon video``'s loss;
-``pipelines.motion_pools.video_test_family``).
+``pipelines.motion_pools.video_test_family``). ``--windows-only`` runs parts 2 and 3 alone: the
+quick held-out check of a campaign checkpoint.
 
 Seeds (``--seeds``): seed 0 takes the motions as they are; seed k > 0 moves every keypoint by
 ``NOISE_M`` of Gaussian noise (the same for every optimizer), so the spread over seeds shows
@@ -28,7 +29,7 @@ than the shipped one, e.g. ``optimus@data/checkpoints/optimus-diffphy-walk``, tr
 dance clip).
 
     python benchmarks/diffphy.py [--optimizers bfgs,optimus,adafactor-mlp,adam] [--max-evals 50]
-                                 [--seeds 0,1,2] [--synthetic 6] [--windows 24] [--name diffphy_cpu]
+                                 [--seeds 0,1,2] [--synthetic 6] [--windows 24] [--windows-only] [--name diffphy_cpu]
 """
 
 from __future__ import annotations
@@ -203,7 +204,7 @@ def markdown(rows: list[dict], optimizers, fixed: dict, video: dict) -> str:
     """The Table 1 layout (mean per input kind and optimizer, ± the spread over seeds), the
     per-sequence rows and the summaries of the fixed mocap and video-style windows, as markdown."""
     header = "| input | optimizer | MPJPE-G mm | MPJPE-PA mm | foot skate % | TV | evals/window | wall s |"
-    lines = [header, "|" + "---|" * 8]
+    lines = [header, "|" + "---|" * 8] if rows else []
     groups = [(kind, [r for r in rows if r["kind"] == kind]) for kind in ("real", "synthetic")]
     groups += [(r["sequence"], [r2 for r2 in rows if r2["sequence"] == r["sequence"]])
                for r in rows if r["optimizer"] == optimizers[0]]  # fmt: skip
@@ -232,12 +233,13 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=len(TEST_SYNTHETIC), help="synthetic sequences")
     parser.add_argument("--frames", type=int, default=40, help="frames per synthetic sequence")
     parser.add_argument("--windows", type=int, default=24, help="fixed windows in parts 2 and 3")
+    parser.add_argument("--windows-only", action="store_true", help="parts 2 and 3 only (no sequences)")
     parser.add_argument("--name", default="diffphy_cpu")
     args = parser.parse_args()
     optimizers = [o.strip() for o in args.optimizers.split(",") if o.strip()]
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     hashes = checkpoints(optimizers)
-    rows = reconstruct_all(optimizers, args.max_evals, args.synthetic, args.frames, seeds, hashes)
+    rows = [] if args.windows_only else reconstruct_all(optimizers, args.max_evals, args.synthetic, args.frames, seeds, hashes)
     fixed = fixed_windows(optimizers, args.max_evals, args.windows, "mocap")
     video = fixed_windows(optimizers, args.max_evals, args.windows, "video")
     table = markdown(rows, optimizers, fixed, video)

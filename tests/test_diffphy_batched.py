@@ -38,14 +38,14 @@ def test_windows_optimized_in_parallel_recover_the_motion_and_close_their_gaps(k
     sim, sequence, qpos, qvel, reference = kinematic
     optimizer = optim.get("adam", learning_rate=0.02)
     one, two = (reconstruct_in_parallel(sim, sequence.keypoints, reference, qpos, qvel, optimizer, rounds=rounds,
-                                        max_evals=50) for rounds in (1, 2))  # fmt: skip
+                                        max_evals=25) for rounds in (1, 2))  # fmt: skip
     assert [(w.start, w.stop) for w in two.windows] == [(0, 10), (5, 15), (10, 20)]
     np.testing.assert_allclose(one.qpos[[5, 10]], qpos[[5, 10]], atol=1e-5)  # kinematic starts
-    assert all(w.nfev == 100 and len(w.losses) == 100 for w in two.windows)  # 2 rounds of 50
-    # measured: gaps of 3.6 and 3.3 mm after round 1; 0 and 2.9 mm after round 2
+    assert all(w.nfev == 50 and len(w.losses) == 50 for w in two.windows)  # 2 rounds of 25
+    # measured: gaps of 4.4 and 2.9 mm after round 1; 0.0002 and 7.9 mm after round 2; MPJPE-G 7.0 mm
     assert one.gaps[0] == two.gaps[0] == 0.0 and one.gaps[1:].min() > 1e-3, one.gaps
     assert two.gaps[1] < 0.01 * one.gaps[1], (one.gaps, two.gaps)
-    assert mpjpe_g(two.keypoints, sequence.keypoints) < 10.0
+    assert mpjpe_g(two.keypoints, sequence.keypoints) < 8.0
     with pytest.raises(ValueError, match="rounds"):
         reconstruct_in_parallel(sim, sequence.keypoints, reference, qpos, qvel, optimizer, rounds=0)
 
