@@ -337,6 +337,18 @@ def test_the_test_pool_table_matches_diffphy_pool_5900_cpu():
                   f"content hash `{run['checkpoints'][pool]['sha256'][:12]}`")  # fmt: skip
 
 
+def test_the_campaign_checkpoint_sentence_matches_diffphy_windows_6600_cpu():
+    run = result("diffphy_windows_6600_cpu.json")
+    (pool,) = run["checkpoints"]
+    fixed, video = run["fixed_windows"]["summary"], run["video_windows"]["summary"]
+    assert_quoted(f"hash `{run['checkpoints'][pool]['sha256'][:12]}`",
+                  f"at **{video[pool]['median_final_over_start']:.3f}** of the start loss (Adam "
+                  f"{video['adam']['median_final_over_start']:.3f})",
+                  f"reaches Adam's final loss on {100 * video[pool]['windows_reaching_adam_loss']:.0f} % of them",
+                  f"slipped from 0.035 to {fixed[pool]['median_final_over_start']:.3f}",
+                  f"needs {fixed[pool]['evals_to_adam_loss_median']:.0f} evaluations (median)")  # fmt: skip
+
+
 def test_the_operating_modes_table_and_sentences_match_diffphy_modes_cpu():
     run = result("diffphy_modes_cpu.json")
     summary = run["summary"]
