@@ -349,6 +349,26 @@ def test_the_campaign_checkpoint_sentence_matches_diffphy_windows_6600_cpu():
                   f"needs {fixed[pool]['evals_to_adam_loss_median']:.0f} evaluations (median)")  # fmt: skip
 
 
+def test_the_campaign_curve_is_up_to_date_with_the_scored_checkpoints():
+    """benchmarks/results/campaign_curve.json is what benchmarks/campaign_curve.py computes from the
+    committed result files (rerun it after scoring a checkpoint)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from campaign_curve import points
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    committed = result("campaign_curve.json")["points"]
+    fresh = json.loads(json.dumps(points()))  # as written: inf and tuples as JSON gives them back
+    assert committed == fresh
+    five = result("diffphy_pool_5900_cpu.json")  # the recomputed summary equals the benchmark's own
+    (optimus,) = five["checkpoints"]
+    scored = {r["steps"]: r for r in committed}
+    assert scored[5900]["mocap"]["evals_to_adam_loss_median"] == five["fixed_windows"]["summary"][optimus]["evals_to_adam_loss_median"]
+    assert scored[5900]["video"]["windows_reaching_adam_loss"] == five["video_windows"]["summary"][optimus]["windows_reaching_adam_loss"]
+
+
 def test_the_operating_modes_table_and_sentences_match_diffphy_modes_cpu():
     run = result("diffphy_modes_cpu.json")
     summary = run["summary"]
