@@ -158,7 +158,7 @@ RAY_HELP = "Run the {what} on Ray: local (this machine), auto (the cluster joine
 def train_command(
     optimizer: Annotated[str, typer.Argument(help="optimus or adafactor-mlp.")],
     out: Annotated[Path, typer.Option(help="Checkpoint folder (resumed when it holds a run).")],
-    tasks: Annotated[str, typer.Option(help="Task family: functions, or diffphy (the DiffPhy training pool of pipelines/motion_pools.py).")] = TrainConfig.tasks,
+    tasks: Annotated[str, typer.Option(help="Task family: functions, or diffphy (the DiffPhy training pool of pipelines/motion_pools.py: mocap and video-style windows).")] = TrainConfig.tasks,
     steps: Annotated[int, typer.Option(parser=integer("steps"), metavar="INTEGER", help="Outer (meta) steps.")] = TrainConfig.steps,
     batch: Annotated[int, typer.Option(parser=integer("batch"), metavar="INTEGER", help="Tasks per outer step (antithetic pairs).")] = TrainConfig.batch,
     trunc: Annotated[int, typer.Option(parser=integer("trunc"), metavar="INTEGER", help="Inner steps per PES truncation.")] = TrainConfig.trunc,
