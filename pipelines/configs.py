@@ -18,7 +18,7 @@ class MocapConfig:
     """What a reconstruction from mocap runs with: 50 evaluations per window and no stopping rule
     as the paper's Table 1. The default optimizer is Adam: on the DiffPhy test pool (3 seeds,
     benchmarks/results/diffphy_pool_5900_cpu.md) the pool-trained Optimus is better on 8 of 10
-    motions and in the mean, but 3 mm worse on the real clips' mean (52.4 against 55.4 mm
+    motions and in the mean, but 3 mm worse on the real clips' mean (55.4 against Adam's 52.4 mm
     MPJPE-G) and behind Adam on video-style windows."""
 
     optimizer: str = "adam"
