@@ -249,15 +249,11 @@ def table(result: dict) -> str:
 
 def learned_checkpoint(spec: str) -> tuple[str, tuple[str, str] | None]:
     """(optimizer, (checkpoint folder, its SHA-256) for a learned one, else None) of ``name`` or
-    ``name@checkpoint-folder``."""
-    from motion_recon.optim.checkpoint import checkpoint_hash
-    from pipelines.mocap import diffphy_optimizer
+    ``name@checkpoint-folder``, resolved as ``benchmarks/diffphy.py`` resolves it."""
+    from diffphy import checkpoints, parse_optimizer
 
-    name, _, folder = spec.partition("@")
-    source = getattr(diffphy_optimizer(name, folder or None), "source", None)
-    if source is None or not Path(source).is_dir():
-        return name, None
-    return name, (str(source), checkpoint_hash(source))
+    found = checkpoints([spec]).get(spec)
+    return parse_optimizer(spec)[0], None if found is None else (found["path"], found["sha256"])
 
 
 def _indices(text: str) -> list[int]:

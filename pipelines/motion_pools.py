@@ -19,6 +19,7 @@ on the walk (and the dance) and 6 synthetic motions of the walk's body: they hav
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 import numpy as np
@@ -61,8 +62,10 @@ def synthetic_height(seed: int) -> float:
     return float(np.random.default_rng([seed, 7]).uniform(*HEIGHT_RANGE))
 
 
+@functools.lru_cache(maxsize=None)
 def synthetic(seed: int, frames: int = SYNTHETIC_FRAMES):
-    """(humanoid, simulator, MotionSequence, trajectory) of synthetic motion ``seed`` on its own body."""
+    """(humanoid, simulator, MotionSequence, trajectory) of synthetic motion ``seed`` on its own
+    body (simulated once per process: the mocap and video-style pools both use it)."""
     from body_models.humanoid import build_humanoid
     from body_models.model_files import physics_model
     from body_models.shape import shape_from_height
@@ -130,6 +133,8 @@ def video_windows(clips, seeds, pool_name: str, name: str):
     from pipelines.mocap import video_terms
     from pipelines.video import observe_detections
 
+    from motion_recon import physics
+
     config, pool = VideoConfig(), _Pool(VIDEO_LOSS.window)
     motions = [clip(name) for name in clips] + [synthetic(seed)[2] for seed in seeds]
     cameras = VIDEO_CAMERAS[pool_name]
@@ -140,8 +145,8 @@ def video_windows(clips, seeds, pool_name: str, name: str):
             people, _ = detections(world, camera, 0, number)
             info = VideoInfo(Path(f"{sequence.name}.mp4"), sequence.fps, len(world), camera.width, camera.height)
             seen = observe_detections(people, info, 0, config, f"{sequence.name} through camera {number}")
-            terms = video_terms(seen.image(config), seen.init, sequence.fps, pool.sim_fps, VIDEO_LOSS)
             init = seen.init
+            terms = video_terms(seen.image(config), init, sequence.fps, physics.DEFAULT_CONFIG.fps, VIDEO_LOSS)
             pool.add(init.humanoid, init.lifted, init.qpos, init.qvel, init.reference, terms)
     return pool.tasks(VIDEO_LOSS, name)
 
@@ -150,9 +155,7 @@ class _Pool:
     """Windows (no overlap) of many bodies of one joint structure, gathered for ``DiffPhyTasks``."""
 
     def __init__(self, window: int):
-        from motion_recon import physics
-
-        self.window, self.sim_fps, self.data, self.shared = window, physics.DEFAULT_CONFIG.fps, [], set()
+        self.window, self.data, self.shared = window, [], set()
 
     def add(self, humanoid, keypoints, qpos, qvel, reference, terms: dict | None = None) -> None:
         """Every window of one motion of ``humanoid`` (arrays at the simulator's rate; ``terms``:
