@@ -24,7 +24,9 @@ skeleton`` makes the fitted skeleton's pose the 3D prior (``VideoConfig.targets3
 ``--estimate-focal`` estimates the focal length instead of assuming it (``VideoConfig.estimate_focal``);
 ``--velocity-half-width K`` takes the start velocities as slopes over K frames each side
 (``VideoConfig.velocity_half_width``); ``--planted-median-frames N`` finds the loss's planted feet
-on ankle tracks that are running medians over N frames (``VideoConfig.planted_median_frames``).
+on ankle tracks that are running medians over N frames (``VideoConfig.planted_median_frames``);
+``--feedforward`` makes the PD targets lead the poses by the
+joints' damping time (``VideoConfig.feedforward``).
 
 Each run is written to ``benchmarks/results/video_semisynthetic/`` as soon as it finishes and is
 skipped when its file exists (for the same commit-independent settings), so the benchmark resumes
@@ -33,7 +35,7 @@ across sessions; the table and JSON are written from every run present.
     python benchmarks/video_semisynthetic.py [--seeds 0,1,2] [--camera default|calibrated]
         [--sequences 0-13] [--optimizer adam|optimus[@checkpoint-folder]] [--max-evals 150] [--loss NAME=VALUE,...] [--smooth]
         [--targets3d observed|skeleton] [--estimate-focal] [--velocity-half-width 1]
-        [--planted-median-frames 1]
+        [--planted-median-frames 1] [--feedforward]
 """
 
 from __future__ import annotations
@@ -118,6 +120,7 @@ class Variant:
     focal_estimate: bool = False
     velocity_half_width: int = 1
     planted_median_frames: int = 1
+    feedforward: bool = False
     checkpoint: str | None = None  # a learned optimizer's checkpoint folder (None: the shipped one)
     checkpoint_sha256: str = ""  # its content hash, which keys the files
 
@@ -132,7 +135,8 @@ class Variant:
                 + ("_skeleton-targets" if self.targets3d == "skeleton" else "")
                 + ("_focal-estimated" if self.focal_estimate else "")
                 + (f"_velocity{self.velocity_half_width}" if self.velocity_half_width != 1 else "")
-                + (f"_planted-median{self.planted_median_frames}" if self.planted_median_frames != 1 else ""))  # fmt: skip
+                + (f"_planted-median{self.planted_median_frames}" if self.planted_median_frames != 1 else "")
+                + ("_feedforward" if self.feedforward else ""))  # fmt: skip
 
 
 def run_one(index: int, seed: int, variant: Variant) -> dict:
@@ -155,7 +159,8 @@ def run_one(index: int, seed: int, variant: Variant) -> dict:
                              loss=replace(VIDEO_LOSS, **loss_changes(variant.loss)), smoothing=variant.smoothing,
                              targets3d=variant.targets3d, camera=None if calibration is None else str(calibration),
                              estimate_focal=variant.focal_estimate, velocity_half_width=variant.velocity_half_width,
-                             planted_median_frames=variant.planted_median_frames, checkpoint=variant.checkpoint)  # fmt: skip
+                             planted_median_frames=variant.planted_median_frames, feedforward=variant.feedforward,
+                             checkpoint=variant.checkpoint)  # fmt: skip
         run = reconstruct_detections(people, info, 0, config, f"semi-synthetic {name}")
     result = run.result
     if run.first != 0 or len(result.simulated) != len(world):
@@ -171,7 +176,7 @@ def run_one(index: int, seed: int, variant: Variant) -> dict:
             "checkpoint": {"path": variant.checkpoint, "sha256": variant.checkpoint_sha256} if variant.checkpoint else None,
             "loss": asdict(config.loss), "smoothing": variant.smoothing, "targets3d": variant.targets3d,
             "estimate_focal": variant.focal_estimate, "velocity_half_width": variant.velocity_half_width,
-            "planted_median_frames": variant.planted_median_frames,
+            "planted_median_frames": variant.planted_median_frames, "feedforward": variant.feedforward,
             "frames": len(world), "fps": fps,
             "camera": {"width": true_camera.width, "height": true_camera.height, "focal": float(true_camera.K[0, 0]),
                        "distance_m": float(np.linalg.norm(true_camera.centre - world[:, skeleton.ROOT].mean(0))),
@@ -280,13 +285,15 @@ def main() -> None:
                         help="start velocities as slopes over this many frames each side (VideoConfig.velocity_half_width)")
     parser.add_argument("--planted-median-frames", type=int, default=1,
                         help="the loss's planted feet on running medians of the ankle tracks (VideoConfig.planted_median_frames)")
+    parser.add_argument("--feedforward", action="store_true",
+                        help="PD targets lead the poses by the damping time (VideoConfig.feedforward)")
     parser.add_argument("--name", default=None, help="result name (default: video_semisynthetic_<variant>_cpu)")
     args = parser.parse_args()
     from pipelines.configs import VIDEO_LOSS, loss_changes
 
     optimizer, checkpoint = learned_checkpoint(args.optimizer)
     variant = Variant(args.camera, optimizer, args.max_evals, args.loss, args.smooth, args.targets3d,
-                      args.estimate_focal, args.velocity_half_width, args.planted_median_frames,
+                      args.estimate_focal, args.velocity_half_width, args.planted_median_frames, args.feedforward,
                       *(checkpoint or (None, "")))  # fmt: skip
     name = args.name or f"video_semisynthetic_{variant.name}_cpu"
     loss = {**asdict(VIDEO_LOSS), **loss_changes(args.loss)}

@@ -13,7 +13,7 @@ from motion_recon.datasets import MotionSequence
 from motion_recon.diffphy.reconstruct import window_starts
 
 from .humanoid import Humanoid, build_humanoid
-from .kinematics import inverse_kinematics, velocities
+from .kinematics import inverse_kinematics, led_targets, velocities
 from .shape import estimate_shape
 
 # Lowest 5 % of ankle heights: the ankles' height over the ground when a foot is down.
@@ -68,11 +68,12 @@ class Initialisation:
 
 
 def initialise(sequence: MotionSequence, window: int, humanoid: Humanoid | None = None,
-               velocity_half_width: int = 1) -> Initialisation:
+               velocity_half_width: int = 1, feedforward: bool = False) -> Initialisation:
     """Resamples ``sequence`` to the simulator's rate, maps it to the 17 joints, estimates the body
     (unless a ``humanoid`` is given), finds the ground and solves IK, whose velocities are slopes
     over ``velocity_half_width`` frames each side (``kinematics.velocities``); one-line errors
-    name the file."""
+    name the file. The reference PD targets are the IK poses, or with ``feedforward`` the poses
+    led by the joints' damping time (``kinematics.led_targets``)."""
     fps = physics.DEFAULT_CONFIG.fps
     observed = to_h36m17(sequence.resampled(fps))
     label = sequence.source.get("file", sequence.name)
@@ -92,5 +93,5 @@ def initialise(sequence: MotionSequence, window: int, humanoid: Humanoid | None 
     lifted = observed - np.array([0.0, 0.0, ground])
     qpos = inverse_kinematics(humanoid, fill_gaps(lifted))
     qvel = velocities(humanoid, qpos, fps, velocity_half_width)
-    reference = qpos[:, 7:].reshape(len(qpos), -1, 4)
+    reference = led_targets(humanoid, qpos, qvel) if feedforward else qpos[:, 7:].reshape(len(qpos), -1, 4)
     return Initialisation(observed, lifted, ground, humanoid, qpos, qvel, reference)

@@ -41,6 +41,9 @@ class MocapConfig:
     # skeleton's pose (IK, "skeleton"): a prior cleaned of what no body of one size can do
     # (bones that change length from frame to frame, detector noise)
     targets3d: str = "observed"
+    # the PD targets at zero controls lead the kinematic poses by the joints' damping time, so
+    # that they are followed without lag (``body_models.kinematics.led_targets``)
+    feedforward: bool = False
 
 
 # The detector's metric 3D is a guess at depth: a weak prior beside the 2D term. At weight 0.1 a
@@ -85,6 +88,7 @@ class VideoConfig:
     targets3d: str = "observed"  # the 3D prior: the lifted detections, or the fitted skeleton's pose
     velocity_half_width: int = 1  # start velocities: slopes over this many frames each side
     planted_median_frames: int = 1  # the loss's planted feet: on ankle tracks that are running medians
+    feedforward: bool = False  # PD targets lead the poses by the damping time (``MocapConfig.feedforward``)
     person_index: int = 0
     keypoints: Path | None = None
     stopping: bool = False
@@ -95,4 +99,5 @@ class VideoConfig:
     def mocap(self) -> MocapConfig:
         return MocapConfig(optimizer=self.optimizer, max_evals=self.max_evals, loss=self.loss, stopping=self.stopping,
                            basin_hopping=self.basin_hopping,
-                           seed=self.seed, checkpoint=self.checkpoint, targets3d=self.targets3d)  # fmt: skip
+                           seed=self.seed, checkpoint=self.checkpoint, targets3d=self.targets3d,
+                           feedforward=self.feedforward)  # fmt: skip

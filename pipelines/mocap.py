@@ -110,7 +110,7 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
     started = time.perf_counter()
     optimizer = configured_optimizer(config)
     sim_config = physics.DEFAULT_CONFIG
-    init = initialise(sequence, config.loss.window) if init is None else init
+    init = initialise(sequence, config.loss.window, feedforward=config.feedforward) if init is None else init
     observed, ground, humanoid = init.observed, init.ground, init.humanoid
     shape = humanoid.shape
     model = physics_model(humanoid, config=sim_config)

@@ -180,7 +180,8 @@ def observe_detections(frames: list, info: VideoInfo, first: int, config: VideoC
                                focal, calibration)  # fmt: skip
     sequence = MotionSequence(Path(info.path).stem, world, info.fps, "h36m17",
                               source={**track.source, "frames": [first, first + len(world)]})  # fmt: skip
-    init = initialise(sequence, config.mocap().loss.window, velocity_half_width=config.velocity_half_width)
+    init = initialise(sequence, config.mocap().loss.window, velocity_half_width=config.velocity_half_width,
+                      feedforward=config.feedforward)
     return VideoObservations(track, first, camera, sequence, init, warnings)
 
 

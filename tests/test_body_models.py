@@ -5,7 +5,7 @@ import pytest
 
 from motion_recon import skeleton
 from body_models.humanoid import build_humanoid
-from body_models.kinematics import forward_kinematics, inverse_kinematics, num_qpos, velocities
+from body_models.kinematics import forward_kinematics, inverse_kinematics, led_targets, num_qpos, velocities
 from body_models.model_files import physics_model, result_mujoco_model, to_mjcf
 from body_models.shape import BodyShape, estimate_shape, shape_from_height
 from motion_recon.datasets import read_motion
@@ -248,6 +248,29 @@ def test_velocities_of_a_uniform_rotation():
         qvel = velocities(humanoid, qpos, fps=25, half_width=half_width)
         np.testing.assert_allclose(qvel[:, :3], np.tile([2.5, 0, 0], (5, 1)), atol=1e-9)
         np.testing.assert_allclose(qvel[:, 3:6], np.tile([0, 0, 1.25], (5, 1)), atol=1e-9)
+
+
+def test_led_targets_are_the_poses_one_damping_time_ahead():
+    from scipy.spatial.transform import Rotation
+
+    humanoid = build_humanoid(shape_from_height(1.75))
+    kp, kd = humanoid.gains()
+    fps, frames = 25.0, 6
+    rng = np.random.default_rng(6)
+    start = Rotation.from_quat(random_poses(humanoid, 1, rng)[0, 7:].reshape(-1, 4), scalar_first=True)
+    spin = rng.normal(scale=2.0, size=(len(kp), 3))  # rad/s about each link's own axes
+
+    def poses(seconds):  # every joint turning uniformly in its own frame
+        turned = [start[j] * Rotation.from_rotvec(spin[j] * seconds) for j in range(len(kp))]
+        return np.stack([r.as_quat(scalar_first=True) for r in turned])
+
+    qpos = np.tile(random_poses(humanoid, 1, rng), (frames, 1))
+    qpos[:, 7:] = np.stack([poses(t / fps).ravel() for t in range(frames)])
+    targets = led_targets(humanoid, qpos, velocities(humanoid, qpos, fps))
+    np.testing.assert_allclose(kd / kp, 0.1)  # the damping time of every joint group
+    for t in range(frames):
+        ahead = poses(t / fps + 0.1)
+        np.testing.assert_allclose(np.abs(np.sum(targets[t] * ahead, axis=-1)), 1.0, atol=1e-12)
 
 
 def test_wider_velocity_lines_average_out_pose_noise():
