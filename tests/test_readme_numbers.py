@@ -349,6 +349,18 @@ def test_the_campaign_checkpoint_sentence_matches_diffphy_windows_6600_cpu():
                   f"needs {fixed[pool]['evals_to_adam_loss_median']:.0f} evaluations (median)")  # fmt: skip
 
 
+def test_the_7200_step_sentence_matches_diffphy_windows_7200_cpu():
+    run = result("diffphy_windows_7200_cpu.json")
+    (pool,) = run["checkpoints"]
+    fixed, video = run["fixed_windows"]["summary"], run["video_windows"]["summary"]
+    assert_quoted(f"hash `{run['checkpoints'][pool]['sha256'][:12]}`, the same",
+                  f"ends at **{video[pool]['median_final_over_start']:.3f}** of the start loss, below Adam's "
+                  f"{video['adam']['median_final_over_start']:.3f}",
+                  f"reaches Adam's final loss on only {100 * video[pool]['windows_reaching_adam_loss']:.0f} % of them",
+                  f"at {fixed[pool]['median_final_over_start']:.3f} and need {fixed[pool]['evals_to_adam_loss_median']:.0f} evaluations")  # fmt: skip
+    assert video[pool]["median_final_over_start"] < video["adam"]["median_final_over_start"]
+
+
 def test_the_campaign_curve_is_up_to_date_with_the_scored_checkpoints():
     """benchmarks/results/campaign_curve.json is what benchmarks/campaign_curve.py computes from the
     committed result files (rerun it after scoring a checkpoint)."""
