@@ -16,7 +16,8 @@ optimizers are recorded with their checkpoint's path and content hash.
 Part 3, video-style windows: the same on windows of the test pool's video-style windows (its
 motions through virtual cameras by a virtual detector, scored with ``recon video``'s loss;
 ``pipelines.motion_pools.video_test_family``). ``--windows-only`` runs parts 2 and 3 alone: the
-quick held-out check of a campaign checkpoint.
+quick held-out check of a campaign checkpoint. ``--feedforward`` makes the PD targets of parts 1
+and 2 lead the kinematic poses by the joints' damping time (``MocapConfig.feedforward``).
 
 Seeds (``--seeds``): seed 0 takes the motions as they are; seed k > 0 moves every keypoint by
 ``NOISE_M`` of Gaussian noise (the same for every optimizer), so the spread over seeds shows
@@ -29,7 +30,8 @@ than the shipped one, e.g. ``optimus@data/checkpoints/optimus-diffphy-walk``, tr
 dance clip).
 
     python benchmarks/diffphy.py [--optimizers bfgs,optimus,adafactor-mlp,adam] [--max-evals 50]
-                                 [--seeds 0,1,2] [--synthetic 6] [--windows 24] [--windows-only] [--name diffphy_cpu]
+                                 [--seeds 0,1,2] [--synthetic 6] [--windows 24] [--windows-only] [--feedforward]
+                                 [--name diffphy_cpu]
 """
 
 from __future__ import annotations
@@ -99,30 +101,32 @@ def jittered(sequence, seed: int):
     return replace(sequence, keypoints=np.asarray(sequence.keypoints) + noise.astype(np.asarray(sequence.keypoints).dtype))
 
 
-def reconstruct_one(kind: str, sequence, name: str, max_evals: int, seed: int) -> dict:
+def reconstruct_one(kind: str, sequence, name: str, max_evals: int, seed: int, feedforward: bool) -> dict:
     start = time.perf_counter()
     optimizer, checkpoint = parse_optimizer(name)
-    config = MocapConfig(optimizer=optimizer, max_evals=max_evals, checkpoint=checkpoint, seed=seed)
+    config = MocapConfig(optimizer=optimizer, max_evals=max_evals, checkpoint=checkpoint, seed=seed, feedforward=feedforward)
     result = reconstruct_motion(jittered(sequence, seed), config)
     return {"sequence": sequence.name, "kind": kind, "optimizer": name, "seed": seed, **result.metrics,
             "evals_per_window": float(np.mean(result.windows["nfev"])), "wall_s": time.perf_counter() - start,
-            "windows": int(len(result.windows["nfev"])), "loss": DEFAULT_LOSS.__dict__, "environment": record()}  # fmt: skip
+            "windows": int(len(result.windows["nfev"])), "loss": DEFAULT_LOSS.__dict__, "feedforward": feedforward,
+            "environment": record()}  # fmt: skip
 
 
-def run_path(sequence: str, name: str, hashes: dict, max_evals: int, seed: int) -> Path:
+def run_path(sequence: str, name: str, hashes: dict, max_evals: int, seed: int, feedforward: bool) -> Path:
     """Where one reconstruction is kept: the optimizer by name and, if learned, checkpoint hash."""
     optimizer = parse_optimizer(name)[0] + (f"-{hashes[name]['sha256'][:12]}" if name in hashes else "")
-    return RUNS / f"{sequence}_{optimizer}_{max_evals}evals_seed{seed}.json"
+    return RUNS / f"{sequence}_{optimizer}_{max_evals}evals{'_feedforward' if feedforward else ''}_seed{seed}.json"
 
 
-def reconstruct_all(optimizers, max_evals: int, synthetic: int, frames: int, seeds, hashes: dict) -> list[dict]:
+def reconstruct_all(optimizers, max_evals: int, synthetic: int, frames: int, seeds, hashes: dict,
+                    feedforward: bool) -> list[dict]:  # fmt: skip
     rows, motions = [], isolated(sequences, synthetic, frames)
     for seed in seeds:
         for kind, sequence in motions:
             for name in optimizers:
-                path = run_path(sequence.name, name, hashes, max_evals, seed)
+                path = run_path(sequence.name, name, hashes, max_evals, seed, feedforward)
                 if not path.exists():
-                    write_json(path, isolated(reconstruct_one, kind, sequence, name, max_evals, seed))
+                    write_json(path, isolated(reconstruct_one, kind, sequence, name, max_evals, seed, feedforward))
                 row = {**json.loads(path.read_text()), "optimizer": name}
                 if row["loss"] != DEFAULT_LOSS.__dict__:
                     raise SystemExit(f"{path}: made with another loss ({row['loss']}); move it away to rerun")
@@ -134,10 +138,11 @@ def reconstruct_all(optimizers, max_evals: int, synthetic: int, frames: int, see
 POOLS = {"mocap": test_family, "video": video_test_family}
 
 
-def window_traces(name: str, max_evals: int, count: int, pool: str) -> tuple[list[int], list[dict]]:
+def window_traces(name: str, max_evals: int, count: int, pool: str, feedforward: bool) -> tuple[list[int], list[dict]]:
     """Loss traces of optimizer ``name`` on ``count`` windows of the test pool's ``pool``
-    windows (``POOLS``; the same windows for every optimizer: the pool and the choice are seeded)."""
-    family = POOLS[pool]()
+    windows (``POOLS``; the same windows for every optimizer: the pool and the choice are seeded;
+    ``feedforward``: the mocap windows' references lead the poses)."""
+    family = POOLS[pool](feedforward) if pool == "mocap" else POOLS[pool]()
     chosen = np.random.default_rng(0).choice(family.size, size=min(count, family.size), replace=False)
     loss, dim = loss_function(family.sim, family.config), family.dim
     optimizer, traces = diffphy_optimizer(*parse_optimizer(name)), []
@@ -149,11 +154,11 @@ def window_traces(name: str, max_evals: int, count: int, pool: str) -> tuple[lis
     return [int(i) for i in chosen], traces
 
 
-def fixed_windows(optimizers, max_evals: int, count: int, pool: str) -> dict:
+def fixed_windows(optimizers, max_evals: int, count: int, pool: str, feedforward: bool) -> dict:
     """Loss traces of every optimizer on the same ``count`` windows of ``pool``, and their summary."""
     traces = {}
     for name in optimizers:
-        chosen, traces[name] = isolated(window_traces, name, max_evals, count, pool)
+        chosen, traces[name] = isolated(window_traces, name, max_evals, count, pool, feedforward)
     return {"windows": chosen, "traces": traces, "summary": summarise(traces)}
 
 
@@ -234,14 +239,17 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=40, help="frames per synthetic sequence")
     parser.add_argument("--windows", type=int, default=24, help="fixed windows in parts 2 and 3")
     parser.add_argument("--windows-only", action="store_true", help="parts 2 and 3 only (no sequences)")
+    parser.add_argument("--feedforward", action="store_true",
+                        help="PD targets lead the poses by the damping time (MocapConfig.feedforward)")
     parser.add_argument("--name", default="diffphy_cpu")
     args = parser.parse_args()
     optimizers = [o.strip() for o in args.optimizers.split(",") if o.strip()]
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     hashes = checkpoints(optimizers)
-    rows = [] if args.windows_only else reconstruct_all(optimizers, args.max_evals, args.synthetic, args.frames, seeds, hashes)
-    fixed = fixed_windows(optimizers, args.max_evals, args.windows, "mocap")
-    video = fixed_windows(optimizers, args.max_evals, args.windows, "video")
+    rows = [] if args.windows_only else reconstruct_all(optimizers, args.max_evals, args.synthetic, args.frames, seeds,
+                                                        hashes, args.feedforward)  # fmt: skip
+    fixed = fixed_windows(optimizers, args.max_evals, args.windows, "mocap", args.feedforward)
+    video = fixed_windows(optimizers, args.max_evals, args.windows, "video", args.feedforward)
     table = markdown(rows, optimizers, fixed, video)
     print("\n" + table)
     path = RESULTS / f"{args.name}.json"

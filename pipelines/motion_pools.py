@@ -91,9 +91,10 @@ def mocap_training_family():
     return windows(TRAIN_CLIPS, (None, *TRAIN_HEIGHTS), TRAIN_SYNTHETIC, "diffphy")
 
 
-def test_family():
-    """The test pool's mocap windows as ``DiffPhyTasks`` (benchmarks only)."""
-    return windows(TEST_CLIPS, (None,), TEST_SYNTHETIC, "diffphy-test")
+def test_family(feedforward: bool = False):
+    """The test pool's mocap windows as ``DiffPhyTasks`` (benchmarks only; ``feedforward``: the
+    references lead the poses by the damping time, ``MocapConfig.feedforward``)."""
+    return windows(TEST_CLIPS, (None,), TEST_SYNTHETIC, "diffphy-test", feedforward)
 
 
 def video_test_family():
@@ -101,21 +102,22 @@ def video_test_family():
     return video_windows(TEST_CLIPS, TEST_SYNTHETIC, "test", "diffphy-video-test")
 
 
-def windows(clips, heights, seeds, name: str):
+def windows(clips, heights, seeds, name: str, feedforward: bool = False):
     """``DiffPhyTasks`` of every window (no overlap) of the real ``clips`` scaled to each of
     ``heights``, each on the humanoid fitted to it (IK start states and references), and of the
-    synthetic motions ``seeds`` (simulated start states, IK references of their keypoints)."""
+    synthetic motions ``seeds`` (simulated start states, IK references of their keypoints), with
+    references led by the damping time if ``feedforward`` (``initialise``)."""
     from body_models.fit import initialise
     from motion_recon.configs import DEFAULT_LOSS
 
     pool = _Pool(DEFAULT_LOSS.window)
     for clip_name in clips:
         for height in heights:
-            init = initialise(scaled(clip(clip_name), height), pool.window)
+            init = initialise(scaled(clip(clip_name), height), pool.window, feedforward=feedforward)
             pool.add(init.humanoid, init.lifted, init.qpos, init.qvel, init.reference)
     for seed in seeds:
         humanoid, _, sequence, trajectory = synthetic(seed)
-        init = initialise(sequence, pool.window, humanoid)
+        init = initialise(sequence, pool.window, humanoid, feedforward=feedforward)
         pool.add(humanoid, sequence.keypoints, np.asarray(trajectory.qpos), np.asarray(trajectory.qvel), init.reference)
     return pool.tasks(DEFAULT_LOSS, name)
 
