@@ -337,10 +337,16 @@ def test_the_test_pool_table_matches_diffphy_pool_5900_cpu():
                   f"content hash `{run['checkpoints'][pool]['sha256'][:12]}`")  # fmt: skip
 
 
-def test_the_campaign_checkpoint_sentence_matches_diffphy_windows_6600_cpu():
-    run = result("diffphy_windows_6600_cpu.json")
+def scored_windows(name: str) -> tuple[dict, str, dict, dict]:
+    """A ``--windows-only`` result: the run, its checkpoint's optimizer name, and the summaries of
+    its mocap and video-style windows."""
+    run = result(name)
     (pool,) = run["checkpoints"]
-    fixed, video = run["fixed_windows"]["summary"], run["video_windows"]["summary"]
+    return run, pool, run["fixed_windows"]["summary"], run["video_windows"]["summary"]
+
+
+def test_the_campaign_checkpoint_sentence_matches_diffphy_windows_6600_cpu():
+    run, pool, fixed, video = scored_windows("diffphy_windows_6600_cpu.json")
     assert_quoted(f"hash `{run['checkpoints'][pool]['sha256'][:12]}`",
                   f"at **{video[pool]['median_final_over_start']:.3f}** of the start loss (Adam "
                   f"{video['adam']['median_final_over_start']:.3f})",
@@ -350,9 +356,7 @@ def test_the_campaign_checkpoint_sentence_matches_diffphy_windows_6600_cpu():
 
 
 def test_the_7200_step_sentence_matches_diffphy_windows_7200_cpu():
-    run = result("diffphy_windows_7200_cpu.json")
-    (pool,) = run["checkpoints"]
-    fixed, video = run["fixed_windows"]["summary"], run["video_windows"]["summary"]
+    run, pool, fixed, video = scored_windows("diffphy_windows_7200_cpu.json")
     assert_quoted(f"hash `{run['checkpoints'][pool]['sha256'][:12]}`, the same",
                   f"ends at **{video[pool]['median_final_over_start']:.3f}** of the start loss, below Adam's "
                   f"{video['adam']['median_final_over_start']:.3f}",
