@@ -201,7 +201,6 @@ def velocities(humanoid: Humanoid, qpos, fps: float, half_width: int = 1) -> np.
     return np.concatenate([linear, angular.reshape(frames, -1)], axis=1)
 
 
-
 def led_targets(humanoid: Humanoid, qpos, qvel) -> np.ndarray:
     """(T, J, 4) PD targets that lead the poses ``qpos`` (T, nq) along their velocities ``qvel``
     (T, nv) by each joint's damping time kd / kp. A joint driven to such a target feels
