@@ -25,8 +25,8 @@ skeleton`` makes the fitted skeleton's pose the 3D prior (``VideoConfig.targets3
 ``--velocity-half-width K`` takes the start velocities as slopes over K frames each side
 (``VideoConfig.velocity_half_width``); ``--planted-median-frames N`` finds the loss's planted feet
 on ankle tracks that are running medians over N frames (``VideoConfig.planted_median_frames``);
-``--feedforward`` makes the PD targets lead the poses by the
-joints' damping time (``VideoConfig.feedforward``).
+``--feedforward`` makes the PD targets lead the poses by the joints' damping time
+(``VideoConfig.feedforward``).
 
 Each run is written to ``benchmarks/results/video_semisynthetic/`` as soon as it finishes and is
 skipped when its file exists (for the same commit-independent settings), so the benchmark resumes

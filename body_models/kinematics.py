@@ -201,14 +201,16 @@ def velocities(humanoid: Humanoid, qpos, fps: float, half_width: int = 1) -> np.
     return np.concatenate([linear, angular.reshape(frames, -1)], axis=1)
 
 
-def led_targets(humanoid: Humanoid, qpos, qvel) -> np.ndarray:
+def led_targets(humanoid: Humanoid, qpos, qvel, lead_s: float | None = None) -> np.ndarray:
     """(T, J, 4) PD targets that lead the poses ``qpos`` (T, nq) along their velocities ``qvel``
-    (T, nv) by each joint's damping time kd / kp. A joint driven to such a target feels
-    kp (q* - q) - kd dq = kp (q_pose - q) + kd (dq_pose - dq) to first order: its damping acts on
-    the velocity error, not the velocity, so the joint follows the motion instead of lagging it by
-    kd / kp (0.1 s) as it does with the poses themselves as targets."""
+    (T, nv) by each joint's damping time kd / kp (or by ``lead_s`` seconds for every joint). A
+    joint driven to such a target feels kp (q* - q) - kd dq = kp (q_pose - q) + kd (dq_pose - dq)
+    to first order: its damping acts on the velocity error, not the velocity, so the joint follows
+    the motion instead of lagging it by kd / kp (0.1 s) as it does with the poses themselves as
+    targets."""
     qpos, qvel = np.asarray(qpos, dtype=float), np.asarray(qvel, dtype=float)
     kp, kd = humanoid.gains()
+    seconds = kd / kp if lead_s is None else np.full(len(kp), lead_s)
     poses = Rotation.from_quat(qpos[:, 7:].reshape(-1, 4), scalar_first=True)
-    lead = (qvel[:, 6:].reshape(len(qpos), -1, 3) * (kd / kp)[:, None]).reshape(-1, 3)
+    lead = (qvel[:, 6:].reshape(len(qpos), -1, 3) * seconds[:, None]).reshape(-1, 3)
     return (poses * Rotation.from_rotvec(lead)).as_quat(scalar_first=True).reshape(len(qpos), -1, 4)
