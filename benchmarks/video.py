@@ -65,7 +65,8 @@ def run(optimizer: str, max_evals: int, seed: int, loss: str = "") -> dict:
         render_overlay(Path(folder) / "overlay.mp4", CLIP, video_run)
     result = video_run.result
     return {
-        "optimizer": optimizer, "max_evals": max_evals, "seed": seed, "loss": asdict(config.loss), "video_frames": len(video_run.track.found),
+        "optimizer": optimizer, "max_evals": max_evals, "seed": seed, "loss": asdict(config.loss),
+        "feedforward": config.feedforward, "velocity_half_width": config.velocity_half_width, "video_frames": len(video_run.track.found),
         "video_s": len(video_run.track.found) / video_run.track.fps, "frames_with_person": int(video_run.track.found.sum()),
         "windows": len(result.windows["nfev"]), "recoveries": int(result.optimization["recoveries"]),
         "stage_s": video_run.stage_s, "total_s": time.perf_counter() - started,

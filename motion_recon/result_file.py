@@ -19,7 +19,8 @@ bodies, W windows:
   optimization/            start, stop, nfev (W,), status (W,) strings, recovery (W,) strings
                            ("" or how a falling window was recovered; absent in older files),
                            losses (W, L): the loss at every iterate of each window, NaN-padded;
-                           attrs optimizer, max_evals, loss config (JSON)
+                           attrs optimizer, max_evals, loss config (JSON), feedforward (1: PD
+                           targets led by the damping time) and, from video, velocity_half_width
   metrics                  group whose attrs are the metrics (mm, px, m/frame^2, %)
   provenance               group whose attrs are ``motion_recon.provenance.record``: versions and hardware
                            (JSON), command, commit, time, seed, checkpoint (JSON: path, sha256), input

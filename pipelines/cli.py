@@ -317,7 +317,8 @@ def _run_video(video: Path, config, out: Path | None, overlay: Path | None, json
 
 
 def _video_config(optimizer, max_evals, start, end, max_frames, focal, person_index, keypoints, stopping, checkpoint, seed,
-                  camera=None, residual_force=None, estimate_focal=False, basin_hopping=False, ground_contact=None):
+                  camera=None, residual_force=None, estimate_focal=False, basin_hopping=False, ground_contact=None,
+                  feedforward=VideoConfig.feedforward):
     from dataclasses import replace
 
     loss = VIDEO_LOSS if residual_force is None else replace(VIDEO_LOSS, residual_force_weight=residual_force)
@@ -330,7 +331,7 @@ def _video_config(optimizer, max_evals, start, end, max_frames, focal, person_in
         loss=loss, optimizer=optimizer, max_evals=max_evals, start=start,
         end=end, max_frames=max_frames, focal=focal, estimate_focal=estimate_focal,
         person_index=person_index, keypoints=keypoints, stopping=stopping, basin_hopping=basin_hopping,
-        checkpoint=checkpoint, seed=seed, camera=None if camera is None else str(camera),
+        checkpoint=checkpoint, seed=seed, camera=None if camera is None else str(camera), feedforward=feedforward,
     )
 
 
@@ -351,6 +352,7 @@ def video_command(
     camera: Annotated[Optional[str], typer.Option(help="Calibrated camera: OpenCV YAML, JSON (K, dist, R, t), Pose2Sim TOML (FILE#NAME for one of several), or a result file (.h5).")] = None,
     residual_force: Annotated[Optional[float], typer.Option(parser=number("residual-force"), metavar="NUMBER", help=f"Penalty weight of a residual root force (0: none; default: {VIDEO_LOSS.residual_force_weight:g}).")] = None,
     ground_contact: Annotated[Optional[float], typer.Option(parser=number("ground-contact"), metavar="NUMBER", help=f"Weight that holds an ankle the detections put on the ground there and in place (0: off, e.g. for stairs or a slope; default: {VIDEO_LOSS.ground_contact_weight:g}).")] = None,
+    feedforward: Annotated[bool, typer.Option("--feedforward/--no-feedforward", help="PD targets lead the detected poses by the joints' damping time (0.1 s), so the joints do not lag the motion.")] = VideoConfig.feedforward,
     person_index: Annotated[int, typer.Option(parser=integer("person-index"), metavar="INTEGER", help="Which person: 0 the most prominent, 1 the next...")] = VideoConfig.person_index,
     keypoints: Annotated[Optional[Path], typer.Option(help="Precomputed 2D keypoints (COCO-style JSON or .npz); skips detection.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the summary and metrics as JSON here.")] = None,
@@ -361,7 +363,8 @@ def video_command(
 ) -> None:
     """Reconstruct the person in a video in physical simulation."""
     config = _video_config(optimizer, max_evals, start, end, max_frames, focal, person_index, keypoints, stopping,
-                           checkpoint, seed, camera, residual_force, estimate_focal, basin_hopping, ground_contact)  # fmt: skip
+                           checkpoint, seed, camera, residual_force, estimate_focal, basin_hopping, ground_contact,
+                           feedforward)  # fmt: skip
     _run_video(video, config, out, overlay, json_path)
 
 

@@ -158,7 +158,7 @@ def reconstruct_motion(sequence: MotionSequence, config: MocapConfig = MocapConf
               "foot_length": shape.foot_length, "trunk_directions": np.asarray(shape.trunk_directions),
               "mass": humanoid.mass, "height": shape.height, "ground_height": ground},  # fmt: skip
         optimization={"optimizer": config.optimizer, "max_evals": config.max_evals, "stopping": int(config.stopping),
-                      "basin_hopping": int(config.basin_hopping),
+                      "basin_hopping": int(config.basin_hopping), "feedforward": int(config.feedforward),
                       "parallel_rounds": config.parallel_rounds, "max_gap_mm": float(motion.gaps.max() * 1000.0),
                       "recoveries": sum(bool(w.recovery) for w in motion.windows),
                       "loss": asdict(config.loss), "settings": repr(optimizer), "wall_s": time.perf_counter() - started},  # fmt: skip

@@ -201,6 +201,7 @@ def reconstruct_detections(frames: list, info: VideoInfo, first: int, config: Vi
     result = reconstruct_motion(seen.sequence, config.mocap(), image=seen.image(config), init=seen.init,
                                 progress=lambda done, total: progress("optimize", done, total))  # fmt: skip
     stage_s["optimize"] = time.perf_counter() - clock
+    result.optimization["velocity_half_width"] = config.velocity_half_width
     result.provenance["warnings"] = seen.warnings
     result.provenance["stage_s"] = dict(stage_s)
     return VideoRun(result, seen.track, seen.first, kinematic_metrics(result), stage_s, seen.warnings)
