@@ -11,6 +11,7 @@ import numpy as np
 
 PAPER_DIMS = (2, 10, 20, 50, 100, 250, 500, 1000)
 BASELINES = ("bfgs", "adam", "gd-momentum")
+BENCHMARK_MODES = ("fixed", "stopping", "basin-hopping")
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,11 @@ class BenchmarkConfig:
     start_range: float = 10.0
     learning_rates: tuple[float, ...] = tuple(np.logspace(-6, 0, 100).tolist())
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # how a run spends its ``iterations`` (the paper's Table 4 operating modes): "fixed" takes them
+    # all; "stopping" ends when the paper's rule (``optim.RelativeDecrease``, N = 5) fires;
+    # "basin-hopping" runs inside ``optim.BasinHopping`` (defaults: a hop every 25 iterations,
+    # perturbation 0.5), a hop counting as one of the iterations
+    mode: str = "fixed"
 
     def __post_init__(self):
         from motion_recon import optim
@@ -131,3 +137,5 @@ class BenchmarkConfig:
             raise ValueError("starts, iterations, workers and the learning-rate grid must be positive")
         if not self.start_range > 0:
             raise ValueError(f"start_range must be positive, got {self.start_range}")
+        if self.mode not in BENCHMARK_MODES:
+            raise ValueError(f"unknown mode {self.mode!r}; choose from {', '.join(BENCHMARK_MODES)}")

@@ -47,6 +47,7 @@ def run_functions_benchmark(
         "protocol": asdict(config), "environment": record(), "command": sys.argv,
         "wall_s": time.perf_counter() - start, "loss_per_iteration": "current loss f(x_k), mean over starts",
         "table_value": "mean final value minus the global minimum (gap_mean)",
+        "evaluations": "function evaluations a run used, mean over starts (nfev_mean)",
         "agreement_with_paper": summary(records, paper), "records": [r.to_json() for r in records],
     }
     if json_path is not None:

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from motion_recon.configs import BASELINES, PAPER_DIMS, BenchmarkConfig, TrainConfig
+from motion_recon.configs import BASELINES, BENCHMARK_MODES, PAPER_DIMS, BenchmarkConfig, TrainConfig
 from pipelines.configs import BASIN_HOPPING, VIDEO_LOSS, MocapConfig, VideoConfig
 from pipelines.summaries import agreement_lines, functions_table, made_by_line, metrics_table, result_lines, video_line
 
@@ -104,6 +104,7 @@ def bench_functions(
     seed: Annotated[int, typer.Option(parser=integer("seed"), metavar="INTEGER", help="Seed of the random starts.")] = BenchmarkConfig.seed,
     start_range: Annotated[float, typer.Option(parser=number("start-range"), metavar="NUMBER", help="Starts are drawn from U[-R, R]^d.")] = BenchmarkConfig.start_range,
     workers: Annotated[Optional[int], typer.Option(parser=integer("workers"), metavar="INTEGER", help="Processes for scipy's methods (default: CPU count).")] = None,
+    mode: Annotated[str, typer.Option(metavar="MODE", help=f"{', '.join(BENCHMARK_MODES)}: how a run spends --iters (the paper's Table 4): fixed runs them all; stopping ends it early by the paper's rule (N = 5); basin-hopping perturbs the best point every 25 iterations, a hop counting as one.")] = BenchmarkConfig.mode,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write every record as JSON here.")] = None,
     table: Annotated[Optional[Path], typer.Option(help="Write the Table 8 markdown here.")] = None,
     plots: Annotated[Optional[Path], typer.Option(help="Write performance_profile.png and iteration_ratios.png here.")] = None,
@@ -121,7 +122,7 @@ def bench_functions(
     settings = {**(QUICK if quick else {}), **{k: v for k, v in given.items() if v is not None}}
     try:
         config = BenchmarkConfig(
-            seed=seed, start_range=start_range, **settings
+            seed=seed, start_range=start_range, mode=mode, **settings
         )
     except ValueError as err:
         fail(str(err))

@@ -28,19 +28,21 @@ def metrics_table(title: str, rows: dict[str, dict]) -> Table:
 
 
 def functions_table(records, paper: dict) -> Table:
-    """Table 8's quantity per (function, dimension) and optimizer, the paper's value in brackets."""
+    """Table 8's quantity per (function, dimension) and optimizer, the paper's value in brackets,
+    beside the mean function evaluations per run."""
     names = list(dict.fromkeys(r.optimizer for r in records))
-    table = Table(title="mean final value - f* (paper's value in brackets)")
+    table = Table(title="mean final value - f* (paper's value in brackets); evals: mean evaluations per run")
     table.add_column("function")
     for name in names:
         table.add_column(name, justify="right")
+        table.add_column("evals", justify="right")
     by_key = {(r.function, r.dim, r.optimizer): r for r in records}
     for function, dim in dict.fromkeys((r.function, r.dim) for r in records):
         row = [f"{function} {dim}d"]
         for name in names:
-            theirs = paper.get((function, dim), {}).get(name)
-            ours = f"{by_key[function, dim, name].gap_mean:.2e}"
-            row.append(ours if theirs is None else f"{ours} [dim]({theirs:.2e})[/]")
+            record, theirs = by_key[function, dim, name], paper.get((function, dim), {}).get(name)
+            ours = f"{record.gap_mean:.2e}"
+            row += [ours if theirs is None else f"{ours} [dim]({theirs:.2e})[/]", f"{record.nfev_mean:.1f}"]
         table.add_row(*row)
     return table
 

@@ -1,10 +1,11 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from motion_recon.configs import BenchmarkConfig
-from motion_recon.functions.benchmark import Record, starting_points, tune_first_order
+from motion_recon.functions.benchmark import Record, run_benchmark, run_starts, starting_points, tune_first_order
 from motion_recon.functions.paper import agrees, load_paper_table
 from motion_recon.functions.profiles import (
     iteration_ratios, iterations_to_reach, performance_profile, performance_ratios,
@@ -113,3 +114,62 @@ def test_learned_optimizers_run_batched_and_match_minimize(tmp_path):
     single = opt.minimize(make_problem("rosenbrock", 4).loss, starts[1], budget=6)
     np.testing.assert_allclose(rec.final_values[1], single.fun, rtol=1e-4)
     assert rec.config["checkpoint"] == "untrained (seed 0)" and len(rec.loss_mean) == 7
+
+
+def _adam_on_sphere(mode: str) -> BenchmarkConfig:
+    # one learning rate, large enough that Adam's loss rises again near the minimum
+    return BenchmarkConfig(functions=("sphere",), dims=(2,), optimizers=("adam",), starts=4, iterations=100,
+                           learning_rates=(0.3,), workers=1, mode=mode)  # fmt: skip
+
+
+def test_stopping_mode_ends_runs_by_the_papers_rule_with_fewer_evaluations(tmp_path):
+    fixed = run_benchmark(_adam_on_sphere("fixed"))[0]
+    records, _ = run_functions_benchmark(_adam_on_sphere("stopping"), json_path=tmp_path / "r.json",
+                                         table_path=tmp_path / "t.md")  # fmt: skip
+    stopping = records[0]
+    assert (fixed.mode, fixed.nfev_mean, fixed.nit_mean) == ("fixed", 101, 100)
+    assert stopping.mode == "stopping" and stopping.config["learning_rate"] == fixed.config["learning_rate"]
+    assert stopping.nfev_mean < 50 and stopping.nit_mean == stopping.nfev_mean - 1  # no evaluation after a stop
+    finals, nfev, nit, curves = run_starts(optim.get("adam", learning_rate=0.3), _adam_on_sphere("stopping"),
+                                           "sphere", 2, np.arange(4))  # fmt: skip
+    assert np.mean(nfev) == stopping.nfev_mean and finals == stopping.final_values
+    for final, k, curve in zip(finals, nit, curves):
+        # N = 5: the first iteration whose loss is above the mean of the 5 before it
+        assert 5 <= k < 100 and curve[k] == final and curve[k] > curve[k - 5 : k].mean()
+        assert all(curve[j] <= curve[j - 5 : j].mean() for j in range(5, k)) and np.all(curve[k:] == final)
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["protocol"]["mode"] == "stopping" and data["records"][0]["nfev_mean"] == stopping.nfev_mean
+    table = (tmp_path / "t.md").read_text()
+    assert "| Adam evals |" in table and table.rstrip().endswith(f"| {stopping.nfev_mean:.1f} |")
+    written_before_modes = {k: v for k, v in data["records"][0].items() if k != "mode"}
+    assert Record(**written_before_modes).mode == "fixed"
+
+
+def test_basin_hopping_mode_counts_every_evaluation_and_ends_at_its_best():
+    config = BenchmarkConfig(functions=("rastrigin",), dims=(2,), optimizers=("gd-momentum",), starts=3,
+                             iterations=60, learning_rates=(1e-2,), workers=1, mode="basin-hopping")  # fmt: skip
+    opt = optim.get("gd-momentum", learning_rate=1e-2)
+    finals, nfev, nit, curves = run_starts(opt, config, "rastrigin", 2, np.arange(3))
+    # hops after iterations 25 and 51 count as iterations; each segment evaluates its last point
+    # once more: 26 + 26 + 9 evaluations, as many as a fixed run's 61
+    assert nfev == [61, 61, 61] and nit == [60, 60, 60]
+    fixed_curves = run_starts(opt, replace(config, mode="fixed"), "rastrigin", 2, np.arange(3))[3]
+    for final, curve, fixed in zip(finals, curves, fixed_curves):
+        assert final == curve.min()  # the best iterate, not the last
+        np.testing.assert_allclose(curve[:26], fixed[:26], rtol=1e-5)  # the first segment is a fixed run
+        assert abs(curve[26] - fixed[26]) > 1e-3  # then a perturbed point
+    record = run_benchmark(config)[0]
+    assert (record.mode, record.nfev_mean, record.nit_mean) == ("basin-hopping", 61, 60)
+    np.testing.assert_allclose(record.final_values, finals, rtol=1e-6)
+    # a start's perturbations come from its index, not from how the starts are split
+    assert run_starts(opt, config, "rastrigin", 2, np.array([2]))[0] == finals[2:]
+
+
+def test_learned_optimizers_run_with_their_checkpoint_in_every_mode():
+    # a learned optimizer is a GradientOptimizer too, but has no learning rate to tune
+    for mode in ("fixed", "basin-hopping"):
+        config = BenchmarkConfig(functions=("sphere",), dims=(2,), optimizers=("adafactor-mlp",), starts=2,
+                                 iterations=10, workers=1, mode=mode)  # fmt: skip
+        record = run_benchmark(config)[0]
+        assert record.config["checkpoint"].endswith("adafactor-mlp-functions") and record.mode == mode
+        assert record.nfev_mean == 11 and record.final_mean < record.loss_mean[0]  # no hop within 10 iterations

@@ -31,10 +31,20 @@ def test_unknown_names_and_bad_values_exit_2_with_one_line():
         (["--starts", "0"], "must be positive"),
         (["--starts", "abc"], "--starts takes an integer"),
         (["--start-range", "wide"], "--start-range takes a number"),
+        (["--mode", "greedy"], "unknown mode 'greedy'; choose from fixed, stopping, basin-hopping"),
     ]:
         result = runner.invoke(app, ["bench", "functions", *args])
         assert result.exit_code == 2, result.output
         assert text in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_bench_functions_help_names_the_modes():
+    from motion_recon import optim
+
+    result = runner.invoke(app, ["bench", "functions", "--help"], env={"COLUMNS": "300"})
+    line = next(line for line in result.output.splitlines() if "--mode" in line)
+    assert result.exit_code == 0 and "fixed, stopping, basin-hopping:" in line and "[default: fixed]" in line
+    assert f"every {optim.BasinHopping.hop_every} iterations" in line
 
 
 def test_existing_json_survives_a_failed_run(tmp_path):

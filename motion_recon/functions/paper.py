@@ -54,21 +54,22 @@ def agreement(records: list[Record], paper: dict, optimizer: str) -> tuple[list[
 
 
 def markdown_table(records: list[Record], paper: dict) -> str:
-    """Table 8 layout: one row per (function, dim), ours and the paper's value per optimizer."""
+    """Table 8 layout: one row per (function, dim); per optimizer ours, the paper's value and our
+    mean function evaluations per run (cost beside quality, as the paper's Table 4)."""
     optimizers = list(dict.fromkeys(r.optimizer for r in records))
     by_key = {(r.function, r.dim, r.optimizer): r for r in records}
     header = ["Function"]
     for name in optimizers:
         title = OPTIMIZER_TITLES.get(name, name)
-        header += [f"{title} (ours)", f"{title} (paper)"]
+        header += [f"{title} (ours)", f"{title} (paper)", f"{title} evals"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     cells = list(dict.fromkeys((r.function, r.dim) for r in records))
     for function, dim in cells:
         row = [f"{FUNCTIONS[function].title} {dim}d"]
         for name in optimizers:
-            ours = by_key[function, dim, name].gap_mean
-            theirs = paper.get((function, dim), {}).get(name)
+            record = by_key[function, dim, name]
+            ours, theirs = record.gap_mean, paper.get((function, dim), {}).get(name)
             mark = "" if theirs is None else (" ✓" if agrees(ours, theirs) else " ✗")
-            row += [f"{ours:.2e}{mark}", "–" if theirs is None else f"{theirs:.2e}"]
+            row += [f"{ours:.2e}{mark}", "–" if theirs is None else f"{theirs:.2e}", f"{record.nfev_mean:.1f}"]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
