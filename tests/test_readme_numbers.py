@@ -413,3 +413,17 @@ def test_the_operating_modes_table_and_sentences_match_diffphy_modes_cpu():
     assert_quoted(f"saves {100 * (1 - stop['evals_per_window'] / 50):.0f} % of the evaluations",
                   f"the spin kick {plain['mocap_spinkick']:.2f} against {hopping['mocap_spinkick']:.2f} mm",
                   f"content hash `{next(iter(run['checkpoints'].values()))['sha256'][:12]}`")  # fmt: skip
+
+
+def test_the_operating_modes_table_matches_functions_modes():
+    run = result("functions_modes_cpu.json")
+    per_seed = {(r["optimizer"], r["mode"]): r["per_seed"] for r in run["rows"]}
+
+    def mean(optimizer: str, mode: str, key: str) -> float:
+        return float(np.mean([seed[key] for seed in per_seed[optimizer, mode]]))
+
+    rows = table("| optimizer | fixed: evaluations, median gap | stopping rule | basin hopping |")
+    for label, optimizer in (("BFGS", "bfgs"), ("Adam", "adam"), ("GD-M", "gd-momentum"), ("Optimus", "optimus")):
+        values = [mean(optimizer, mode, key) for mode in ("fixed", "stopping", "basin-hopping")
+                  for key in ("evaluations", "median_gap")]  # fmt: skip
+        assert_cells(row(rows, label), [*values, 100.0 * mean(optimizer, "basin-hopping", "lower_than_fixed")])
