@@ -23,6 +23,9 @@ import numpy as np
 from motion_recon.configs import BENCHMARK_MODES, BenchmarkConfig
 from motion_recon.functions.benchmark import run_benchmark
 from motion_recon.io import write_json, write_text
+from motion_recon import optim
+from motion_recon.optim.learned import LearnedOptimizer
+from motion_recon.optim.checkpoint import checkpoint_hash
 from motion_recon.provenance import record
 from pipelines.benchmark import QUICK
 
@@ -76,7 +79,9 @@ def main() -> None:
                 rows.setdefault((optimizer, mode), []).append(scores(mine[mode], mine["fixed"]))
     text = table(rows)
     print(text)
-    write_json(RESULTS / f"{args.name}.json", {"settings": vars(args), "environment": record(),
+    learned = [optim.get(name).source for name in config.optimizers if isinstance(optim.get(name), LearnedOptimizer)]
+    environment = {**record(), "checkpoints": {source: checkpoint_hash(source) for source in learned}}
+    write_json(RESULTS / f"{args.name}.json", {"settings": vars(args), "environment": environment,
                                                "wall_s": time.perf_counter() - started,
                                                "rows": [{"optimizer": o, "mode": m, "per_seed": s} for (o, m), s in rows.items()],
                                                "records": records})  # fmt: skip
