@@ -37,7 +37,7 @@ across sessions; the table and JSON are written from every run present.
 
     python benchmarks/video_semisynthetic.py [--seeds 0,1,2] [--camera default|calibrated]
         [--sequences 0-13] [--optimizer adam|optimus[@checkpoint-folder]] [--max-evals 150] [--loss NAME=VALUE,...] [--smooth]
-        [--targets3d observed|skeleton] [--estimate-focal] [--velocity-half-width 2]
+        [--targets3d observed|skeleton] [--estimate-focal] [--velocity-half-width 3]
         [--planted-median-frames 1] [--no-feedforward]
 """
 
@@ -122,7 +122,7 @@ class Variant:
     smoothing: bool = False
     targets3d: str = "observed"
     focal_estimate: bool = False
-    velocity_half_width: int = 2
+    velocity_half_width: int = 3
     planted_median_frames: int = 1
     feedforward: bool = True
     checkpoint: str | None = None  # a learned optimizer's checkpoint folder (None: the shipped one)
@@ -138,7 +138,7 @@ class Variant:
                 + ("_smoothed" if self.smoothing else "")
                 + ("_skeleton-targets" if self.targets3d == "skeleton" else "")
                 + ("_focal-estimated" if self.focal_estimate else "")
-                + (f"_velocity{self.velocity_half_width}" if self.velocity_half_width != 2 else "")
+                + (f"_velocity{self.velocity_half_width}" if self.velocity_half_width != 3 else "")
                 + (f"_planted-median{self.planted_median_frames}" if self.planted_median_frames != 1 else "")
                 + ("" if self.feedforward else "_no-feedforward"))  # fmt: skip
 
@@ -285,7 +285,7 @@ def main() -> None:
                         help="the 3D prior: the lifted detections or the fitted skeleton's pose (VideoConfig.targets3d)")
     parser.add_argument("--estimate-focal", action="store_true",
                         help="with --camera default: estimate the focal length (VideoConfig.estimate_focal)")
-    parser.add_argument("--velocity-half-width", type=int, default=2,
+    parser.add_argument("--velocity-half-width", type=int, default=3,
                         help="start velocities as slopes over this many frames each side (VideoConfig.velocity_half_width)")
     parser.add_argument("--planted-median-frames", type=int, default=1,
                         help="the loss's planted feet on running medians of the ankle tracks (VideoConfig.planted_median_frames)")

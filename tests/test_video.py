@@ -185,7 +185,7 @@ def test_recon_video_with_a_keypoints_file_bridges_a_gap_and_writes_every_output
     assert 2 <= unseen.sum() <= 4 and unseen[10:13].all()  # video frames 12-15 at 25 fps
     assert any("not seen in 4" in w for w in stored.provenance["warnings"])
     assert stored.camera["width"] == 1280 and {"mpjpe_2d", "tv", "foot_skate"} <= set(stored.metrics)
-    assert (stored.optimization["feedforward"], stored.optimization["velocity_half_width"]) == (1, 2)  # the defaults
+    assert (stored.optimization["feedforward"], stored.optimization["velocity_half_width"]) == (1, 3)  # the defaults
     # the default residual root force is optimized (the wrench moved off zero) and recorded per frame
     assert stored.root_wrench.shape == (25, 6) and np.abs(stored.root_wrench).max() > 1e-3
     assert stored.metrics["residual_force_n"] > 0.0 and "residual_force_pct" in stored.metrics
