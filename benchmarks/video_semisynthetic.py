@@ -59,6 +59,7 @@ from motion_recon.metrics import foot_skate, mpjpe_pa, procrustes_align, total_v
 from motion_recon.datasets.semisynthetic import detections, virtual_camera
 from motion_recon.perception.cameras import Camera
 from motion_recon.perception.video_io import VideoInfo
+from pipelines.configs import VIDEO_LOSS, VideoConfig, loss_changes
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUNS = RESULTS / "video_semisynthetic"
@@ -122,30 +123,27 @@ class Variant:
     smoothing: bool = False
     targets3d: str = "observed"
     focal_estimate: bool = False
-    velocity_half_width: int = 3
+    velocity_half_width: int = VideoConfig.velocity_half_width
     planted_median_frames: int = 1
-    feedforward: bool = True
+    feedforward: bool = VideoConfig.feedforward
     checkpoint: str | None = None  # a learned optimizer's checkpoint folder (None: the shipped one)
     checkpoint_sha256: str = ""  # its content hash, which keys the files
 
     @property
     def name(self) -> str:
-        from pipelines.configs import loss_changes
-
         overrides = "".join(f"_{key.replace('_weight', '')}{value:g}" for key, value in loss_changes(self.loss).items())
         learned = f"-{self.checkpoint_sha256[:12]}_" if self.checkpoint_sha256 else ""
         return (f"{self.camera_mode}_{self.optimizer}{learned}{self.max_evals}{overrides}"
                 + ("_smoothed" if self.smoothing else "")
                 + ("_skeleton-targets" if self.targets3d == "skeleton" else "")
                 + ("_focal-estimated" if self.focal_estimate else "")
-                + (f"_velocity{self.velocity_half_width}" if self.velocity_half_width != 3 else "")
+                + (f"_velocity{self.velocity_half_width}" if self.velocity_half_width != VideoConfig.velocity_half_width else "")
                 + (f"_planted-median{self.planted_median_frames}" if self.planted_median_frames != 1 else "")
-                + ("" if self.feedforward else "_no-feedforward"))  # fmt: skip
+                + ("" if self.feedforward == VideoConfig.feedforward else "_feedforward" if self.feedforward else "_no-feedforward"))  # fmt: skip
 
 
 def run_one(index: int, seed: int, variant: Variant) -> dict:
     """One sequence, one seed: reconstruct through the keypoints path and score."""
-    from pipelines.configs import VIDEO_LOSS, VideoConfig, loss_changes
     from pipelines.video import reconstruct_detections
 
     name = SEQUENCES[index]
@@ -285,15 +283,14 @@ def main() -> None:
                         help="the 3D prior: the lifted detections or the fitted skeleton's pose (VideoConfig.targets3d)")
     parser.add_argument("--estimate-focal", action="store_true",
                         help="with --camera default: estimate the focal length (VideoConfig.estimate_focal)")
-    parser.add_argument("--velocity-half-width", type=int, default=3,
+    parser.add_argument("--velocity-half-width", type=int, default=VideoConfig.velocity_half_width,
                         help="start velocities as slopes over this many frames each side (VideoConfig.velocity_half_width)")
     parser.add_argument("--planted-median-frames", type=int, default=1,
                         help="the loss's planted feet on running medians of the ankle tracks (VideoConfig.planted_median_frames)")
-    parser.add_argument("--feedforward", action=argparse.BooleanOptionalAction, default=True,
+    parser.add_argument("--feedforward", action=argparse.BooleanOptionalAction, default=VideoConfig.feedforward,
                         help="PD targets lead the poses by the damping time (VideoConfig.feedforward)")
     parser.add_argument("--name", default=None, help="result name (default: video_semisynthetic_<variant>_cpu)")
     args = parser.parse_args()
-    from pipelines.configs import VIDEO_LOSS, loss_changes
 
     optimizer, checkpoint = learned_checkpoint(args.optimizer)
     variant = Variant(args.camera, optimizer, args.max_evals, args.loss, args.smooth, args.targets3d,
