@@ -23,8 +23,6 @@ import numpy as np
 from motion_recon.configs import BENCHMARK_MODES, BenchmarkConfig
 from motion_recon.functions.benchmark import run_benchmark
 from motion_recon.io import write_json, write_text
-from motion_recon import optim
-from motion_recon.optim.learned import LearnedOptimizer
 from motion_recon.optim.checkpoint import checkpoint_hash
 from motion_recon.provenance import record
 from pipelines.benchmark import QUICK
@@ -63,24 +61,24 @@ def main() -> None:
     parser.add_argument("--name", default="functions_modes_cpu")
     args = parser.parse_args()
     started = time.perf_counter()
+    dims, optimizers = tuple(int(d) for d in args.dims.split(",")), tuple(args.optimizers.split(","))
     rows, records = {}, {}
     for seed in (int(s) for s in args.seeds.split(",")):
         by_mode = {}
         for mode in BENCHMARK_MODES:
-            config = BenchmarkConfig(dims=tuple(int(d) for d in args.dims.split(",")), starts=args.starts,
-                                     iterations=args.iters, optimizers=tuple(args.optimizers.split(",")), seed=seed,
+            config = BenchmarkConfig(dims=dims, starts=args.starts, iterations=args.iters, optimizers=optimizers, seed=seed,
                                      learning_rates=QUICK["learning_rates"], workers=1, mode=mode)  # fmt: skip
             by_mode[mode] = run_benchmark(config)
             records[f"{mode}/seed{seed}"] = [r.to_json() for r in by_mode[mode]]
             print(f"seed {seed} {mode}: {len(by_mode[mode])} records", flush=True)
-        for optimizer in config.optimizers:
+        for optimizer in optimizers:
             mine = {mode: [r for r in rs if r.optimizer == optimizer] for mode, rs in by_mode.items()}
             for mode in BENCHMARK_MODES:
                 rows.setdefault((optimizer, mode), []).append(scores(mine[mode], mine["fixed"]))
     text = table(rows)
     print(text)
-    learned = [optim.get(name).source for name in config.optimizers if isinstance(optim.get(name), LearnedOptimizer)]
-    environment = {**record(), "checkpoints": {source: checkpoint_hash(source) for source in learned}}
+    learned = {r["config"]["checkpoint"] for rs in records.values() for r in rs if "checkpoint" in r["config"]}
+    environment = {**record(), "checkpoints": {source: checkpoint_hash(source) for source in sorted(learned)}}
     write_json(RESULTS / f"{args.name}.json", {"settings": vars(args), "environment": environment,
                                                "wall_s": time.perf_counter() - started,
                                                "rows": [{"optimizer": o, "mode": m, "per_seed": s} for (o, m), s in rows.items()],
